@@ -1,0 +1,1 @@
+//! vigil-engine (placeholder: being written)

@@ -1,0 +1,1 @@
+//! vigil-findings (placeholder: being written)

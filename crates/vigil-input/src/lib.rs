@@ -1,0 +1,1 @@
+//! vigil-input (placeholder: being written)

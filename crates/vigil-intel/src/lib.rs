@@ -1,0 +1,1 @@
+//! vigil-intel (placeholder: being written)

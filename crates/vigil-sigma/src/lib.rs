@@ -1,0 +1,1 @@
+//! vigil-sigma (placeholder: being written)

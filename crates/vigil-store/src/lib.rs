@@ -1,0 +1,1 @@
+//! vigil-store (placeholder: being written)
