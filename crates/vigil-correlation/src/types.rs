@@ -80,3 +80,80 @@ pub struct CorrelationRule {
     /// engine; `Null` when absent.
     pub vigil: serde_json::Value,
 }
+
+impl CompareOp {
+    /// Whether `count` compares to `bound` as this operator says.
+    pub fn holds(self, count: u64, bound: u64) -> bool {
+        match self {
+            CompareOp::Gt => count > bound,
+            CompareOp::Gte => count >= bound,
+            CompareOp::Lt => count < bound,
+            CompareOp::Lte => count <= bound,
+            CompareOp::Eq => count == bound,
+            CompareOp::Neq => count != bound,
+        }
+    }
+
+    /// Whether a count that satisfies this bound keeps satisfying it as it grows (`gt`, `gte`).
+    pub fn is_lower_bound(self) -> bool {
+        matches!(self, CompareOp::Gt | CompareOp::Gte)
+    }
+}
+
+impl Threshold {
+    /// A threshold of one bound, e.g. `Threshold::single(CompareOp::Gt, 10)` for `gt: 10`.
+    pub fn single(op: CompareOp, bound: u64) -> Self {
+        Threshold {
+            bounds: vec![(op, bound)],
+        }
+    }
+
+    /// Whether `count` satisfies every bound (an empty threshold holds for any count).
+    pub fn holds(&self, count: u64) -> bool {
+        self.bounds
+            .iter()
+            .all(|&(op, bound)| op.holds(count, bound))
+    }
+
+    /// Whether the threshold can be decided the moment an event arrives: every bound is a
+    /// lower bound, so once it holds, more events cannot undo it. Other thresholds (`lt`,
+    /// `lte`, `eq`, `neq`, ranges) are decided when a window closes.
+    pub fn decided_on_arrival(&self) -> bool {
+        self.bounds.iter().all(|&(op, _)| op.is_lower_bound())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_compare_at_below_and_above() {
+        let cases = [
+            (CompareOp::Gt, [false, false, true]),
+            (CompareOp::Gte, [false, true, true]),
+            (CompareOp::Lt, [true, false, false]),
+            (CompareOp::Lte, [true, true, false]),
+            (CompareOp::Eq, [false, true, false]),
+            (CompareOp::Neq, [true, false, true]),
+        ];
+        for (op, expected) in cases {
+            let got = [9, 10, 11].map(|count| op.holds(count, 10));
+            assert_eq!(got, expected, "{op:?}");
+        }
+    }
+
+    #[test]
+    fn ranges_need_every_bound() {
+        let range = Threshold {
+            bounds: vec![(CompareOp::Gt, 100), (CompareOp::Lte, 200)],
+        };
+        assert!(!range.holds(100));
+        assert!(range.holds(101));
+        assert!(range.holds(200));
+        assert!(!range.holds(201));
+        assert!(!range.decided_on_arrival());
+        assert!(Threshold::single(CompareOp::Gte, 3).decided_on_arrival());
+        assert!(!Threshold::single(CompareOp::Eq, 3).decided_on_arrival());
+    }
+}

@@ -6,22 +6,28 @@ use serde::{Deserialize, Serialize};
 /// Where an event came from. Sigma `logsource` blocks are routed to these (see
 /// `vigil-sigma`'s logsource mapping), and every finding names the source of its evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum LogSource {
     /// A CloudTrail management or data event record (also when it arrived through
     /// EventBridge or `lookup-events`).
+    #[serde(rename = "cloudtrail")]
     CloudTrail,
     /// A CloudTrail Insights event (`eventType: AwsCloudTrailInsight`).
+    #[serde(rename = "cloudtrail_insight")]
     CloudTrailInsight,
     /// One VPC Flow Log record.
+    #[serde(rename = "vpcflow")]
     VpcFlow,
     /// One S3 server access log record.
+    #[serde(rename = "s3_access")]
     S3Access,
     /// One GuardDuty finding.
+    #[serde(rename = "guardduty")]
     GuardDuty,
     /// One Security Hub finding in the AWS Security Finding Format.
+    #[serde(rename = "securityhub")]
     SecurityHub,
     /// One Trusted Advisor check item (for example "Exposed Access Keys").
+    #[serde(rename = "trusted_advisor")]
     TrustedAdvisor,
 }
 
@@ -84,5 +90,13 @@ mod tests {
             assert_eq!(LogSource::ALL[source.index()], source);
         }
         assert!("cloudwatch".parse::<LogSource>().is_err());
+    }
+
+    #[test]
+    fn serde_names_are_the_display_names() {
+        for source in LogSource::ALL {
+            let json = serde_json::to_string(&source).unwrap();
+            assert_eq!(json, format!("\"{}\"", source.as_str()));
+        }
     }
 }
