@@ -1,1 +1,42 @@
-//! vigil-engine (placeholder: being written)
+//! vigil's detection pipeline: from input files to deduplicated findings.
+//!
+//! [`RuleSet::load`] loads the built-in rule pack, user rules, threat-intel lists and the
+//! geo database once, compiles every rule and files it in a [`index::RuleIndex`].
+//! [`detect`] spreads input files over worker threads; each worker streams its file's
+//! events (`vigil-input`) through the index to the few rules that could match and folds
+//! matches into finding drafts. Drafts from different files merge in an order-independent
+//! way, so the output does not depend on thread scheduling. Correlations and first-seen
+//! baselines, which need the whole run in time order, are evaluated last.
+//!
+//! ```no_run
+//! use vigil_engine::{detect, DetectOptions, MemoryBaselines, Progress, RuleSet, RuleSetOptions};
+//!
+//! let set = RuleSet::load(&RuleSetOptions { builtin: true, ..Default::default() });
+//! let inputs = vigil_input::expand(&["examples/incident".to_string()]).unwrap();
+//! let run = detect(&set, &inputs, &DetectOptions::default(), &mut MemoryBaselines::default(),
+//!     &Progress::default());
+//! for finding in run.findings() {
+//!     println!("{} {} x{}", finding.severity.label.as_str(), finding.rule_title, finding.event_count);
+//! }
+//! ```
+
+mod baseline;
+mod correlate;
+mod draft;
+mod enrich;
+pub mod index;
+mod meta;
+mod output;
+mod problem;
+mod ruleset;
+mod run;
+pub mod selftest;
+mod worker;
+
+pub use baseline::{BaselineEntry, BaselineStore, MemoryBaselines};
+pub use draft::{Contribution, SampleRecord};
+pub use meta::{parse_duration_ms, FirstSeen, RuleMeta};
+pub use output::{Detection, Totals, DERIVED_INPUT};
+pub use problem::RuleProblem;
+pub use ruleset::{rule_key, LoadedRule, RuleSet, RuleSetOptions};
+pub use run::{detect, DetectOptions, Progress};

@@ -296,7 +296,11 @@ mod tests {
     use crate::Origin;
 
     fn event(source: LogSource, json: &str) -> Event {
-        Event::new(source, sonic_rs::from_str(json).unwrap(), Origin::new("t", 1))
+        Event::new(
+            source,
+            sonic_rs::from_str(json).unwrap(),
+            Origin::new("t", 1),
+        )
     }
 
     #[test]
@@ -330,11 +334,16 @@ mod tests {
 
     #[test]
     fn envelope_fills_account_and_region() {
-        let e = event(LogSource::TrustedAdvisor, r#"{"check-name":"Exposed Access Keys",
-            "check-item-detail":{"Access Key ID":"AKIAX","User Name (IAM or Root)":"jane"}}"#)
+        let e = event(
+            LogSource::TrustedAdvisor,
+            r#"{"check-name":"Exposed Access Keys",
+            "check-item-detail":{"Access Key ID":"AKIAX","User Name (IAM or Root)":"jane"}}"#,
+        )
         .with_envelope(
-            sonic_rs::from_str(r#"{"account":"111122223333","region":"us-east-1","time":"2018-01-12T19:38:24Z"}"#)
-                .unwrap(),
+            sonic_rs::from_str(
+                r#"{"account":"111122223333","region":"us-east-1","time":"2018-01-12T19:38:24Z"}"#,
+            )
+            .unwrap(),
         );
         let c = e.common();
         assert_eq!(c.account, Some("111122223333"));

@@ -13,14 +13,22 @@ use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};
 pub struct FieldPath {
     raw: Box<str>,
     segments: Box<[Box<str>]>,
+    /// `tails[i]` is `segments[i..]` joined with dots, precomputed so the dotted-key
+    /// fallback never allocates while matching.
+    tails: Box<[Box<str>]>,
 }
 
 impl FieldPath {
     /// Splits `raw` on `.`.
     pub fn new(raw: &str) -> Self {
+        let segments: Box<[Box<str>]> = raw.split('.').map(Into::into).collect();
+        let tails = (0..segments.len())
+            .map(|i| segments[i..].join(".").into_boxed_str())
+            .collect();
         FieldPath {
             raw: raw.into(),
-            segments: raw.split('.').map(Into::into).collect(),
+            segments,
+            tails,
         }
     }
 
@@ -91,21 +99,22 @@ impl FieldLookup for Value {
         path: &FieldPath,
         visit: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
-        walk(self, path.segments(), visit)
+        walk(self, path, 0, visit)
     }
 }
 
 fn walk<'a>(
     value: &'a Value,
-    segments: &[Box<str>],
+    path: &FieldPath,
+    depth: usize,
     visit: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    let Some((head, rest)) = segments.split_first() else {
+    let Some(head) = path.segments.get(depth) else {
         return visit_leaf(value, visit);
     };
     if let Some(array) = value.as_array() {
         for element in array.iter() {
-            walk(element, segments, visit)?;
+            walk(element, path, depth, visit)?;
         }
         return ControlFlow::Continue(());
     }
@@ -113,14 +122,14 @@ fn walk<'a>(
         return ControlFlow::Continue(());
     };
     if let Some(child) = object.get(&head.as_ref()) {
-        return walk(child, rest, visit);
+        return walk(child, path, depth + 1, visit);
     }
-    if rest.is_empty() {
+    if depth + 1 >= path.segments.len() {
         return ControlFlow::Continue(());
     }
     // The remaining segments may be one key that contains dots.
-    let joined = segments.join(".");
-    match object.get(&joined.as_str()) {
+    let joined = &path.tails[depth];
+    match object.get(&joined.as_ref()) {
         Some(child) => visit_leaf(child, visit),
         None => ControlFlow::Continue(()),
     }
@@ -169,7 +178,10 @@ mod tests {
 
     #[test]
     fn arrays_fan_out_in_the_middle_and_at_the_end() {
-        assert_eq!(values(&doc(), "resources.ARN"), vec![r#""arn:1""#, r#""arn:2""#]);
+        assert_eq!(
+            values(&doc(), "resources.ARN"),
+            vec![r#""arn:1""#, r#""arn:2""#]
+        );
         assert_eq!(values(&doc(), "list"), vec![r#""p""#, r#""q""#]);
     }
 

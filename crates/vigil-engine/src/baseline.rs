@@ -1,0 +1,159 @@
+//! First-seen baselines: a value of a field never seen before for a group (a region an
+//! account never used, an API a principal never called) after a training period.
+//!
+//! The run collects, per rule, the earliest event of each (group, value). Those are taken in
+//! time order against the values already known — from the store, persisted across runs —
+//! and every new value is learned. A new value raises a finding unless it falls inside the
+//! training period: before `--train-until`, or within the rule's `training` duration of the
+//! first event the rule ever learned from.
+
+use std::collections::{HashMap, HashSet};
+
+use rustc_hash::FxHashMap;
+use vigil_findings::{Finding, RuleKind};
+
+use crate::draft::{Contribution, FindingDraft};
+use crate::output::{base_finding, to_sample, RuleInfo, DERIVED_INPUT};
+use crate::ruleset::RuleSet;
+use crate::worker::FirstSeenCandidate;
+
+/// One known value of a first-seen rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaselineEntry {
+    pub group: String,
+    pub value: String,
+    pub first_ms: i64,
+}
+
+/// Where first-seen state lives between runs.
+pub trait BaselineStore {
+    /// Every value known for `rule_id`.
+    fn load(&mut self, rule_id: &str) -> Result<Vec<BaselineEntry>, String>;
+    /// Records newly learned values.
+    fn insert(&mut self, rule_id: &str, entries: &[BaselineEntry]) -> Result<(), String>;
+}
+
+/// A baseline kept in memory only (`--store none`, tests).
+#[derive(Debug, Default)]
+pub struct MemoryBaselines {
+    rules: HashMap<String, Vec<BaselineEntry>>,
+}
+
+impl BaselineStore for MemoryBaselines {
+    fn load(&mut self, rule_id: &str) -> Result<Vec<BaselineEntry>, String> {
+        Ok(self.rules.get(rule_id).cloned().unwrap_or_default())
+    }
+
+    fn insert(&mut self, rule_id: &str, entries: &[BaselineEntry]) -> Result<(), String> {
+        self.rules
+            .entry(rule_id.to_string())
+            .or_default()
+            .extend_from_slice(entries);
+        Ok(())
+    }
+}
+
+pub(crate) fn first_seen_findings(
+    set: &RuleSet,
+    candidates: FxHashMap<(u32, String, String), FirstSeenCandidate>,
+    train_until_ms: Option<i64>,
+    store: &mut dyn BaselineStore,
+) -> (Vec<(Finding, Vec<Contribution>)>, Vec<String>) {
+    let mut by_rule: FxHashMap<u32, Vec<FirstSeenCandidate>> = FxHashMap::default();
+    for candidate in candidates.into_values() {
+        by_rule.entry(candidate.rule).or_default().push(candidate);
+    }
+    let mut rules: Vec<_> = by_rule.into_iter().collect();
+    rules.sort_by_key(|(rule, _)| *rule);
+    let mut findings = Vec::new();
+    let mut errors = Vec::new();
+    for (rule, mut candidates) in rules {
+        candidates.sort_by(|a, b| (a.time_ms, &a.origin).cmp(&(b.time_ms, &b.origin)));
+        match judge_rule(set, rule, candidates, train_until_ms, store) {
+            Ok(found) => findings.extend(found),
+            Err(error) => errors.push(error),
+        }
+    }
+    (findings, errors)
+}
+
+fn judge_rule(
+    set: &RuleSet,
+    rule_index: u32,
+    candidates: Vec<FirstSeenCandidate>,
+    train_until_ms: Option<i64>,
+    store: &mut dyn BaselineStore,
+) -> Result<Vec<(Finding, Vec<Contribution>)>, String> {
+    let Some(rule) = set.rules.get(rule_index as usize) else {
+        return Ok(Vec::new());
+    };
+    let Some(spec) = &rule.meta.first_seen else {
+        return Ok(Vec::new());
+    };
+    let known_entries = store.load(&rule.id)?;
+    let training_start = known_entries
+        .iter()
+        .map(|e| e.first_ms)
+        .chain(candidates.first().map(|c| c.time_ms))
+        .min()
+        .unwrap_or(0);
+    let training_end = training_start.saturating_add(spec.training_ms);
+    let mut known: HashSet<(String, String)> = known_entries
+        .into_iter()
+        .map(|e| (e.group, e.value))
+        .collect();
+    let mut learned = Vec::new();
+    let mut findings = Vec::new();
+    for candidate in candidates {
+        if !known.insert((candidate.group.clone(), candidate.value.clone())) {
+            continue;
+        }
+        learned.push(BaselineEntry {
+            group: candidate.group.clone(),
+            value: candidate.value.clone(),
+            first_ms: candidate.time_ms,
+        });
+        let training = candidate.time_ms < training_end
+            || train_until_ms.is_some_and(|until| candidate.time_ms < until);
+        if !training {
+            findings.push(new_value_finding(rule, spec, candidate));
+        }
+    }
+    store.insert(&rule.id, &learned)?;
+    Ok(findings)
+}
+
+fn new_value_finding(
+    rule: &crate::ruleset::LoadedRule,
+    spec: &crate::meta::FirstSeen,
+    candidate: FirstSeenCandidate,
+) -> (Finding, Vec<Contribution>) {
+    let mut finding = base_finding(&RuleInfo::of(rule), RuleKind::FirstSeen);
+    let dedup_key = format!("{}|{}={}", candidate.group, spec.field, candidate.value);
+    finding.id = Finding::stable_id(&rule.id, &dedup_key, candidate.time_ms);
+    finding.dedup_key = dedup_key;
+    finding.window_start_ms = candidate.time_ms;
+    finding.first_seen_ms = candidate.time_ms;
+    finding.last_seen_ms = candidate.time_ms;
+    finding.event_count = 1;
+    if let Some(sample) = &candidate.sample {
+        if let Ok(doc) = sonic_rs::from_str::<vigil_event::Value>(&sample.json) {
+            let event = vigil_event::Event::new(sample.source, doc, sample.origin.clone());
+            let draft = FindingDraft::new(rule, &event, String::new(), String::new(), 0, 1);
+            finding.account = draft.subject.account;
+            finding.region = draft.subject.region;
+            finding.principal = draft.subject.principal;
+            finding.resources = draft.resources.into_iter().collect();
+            finding.source_ips = draft.source_ips.into_iter().collect();
+            finding.log_sources = vec![sample.source];
+        }
+        finding.samples = to_sample(sample).into_iter().collect();
+    }
+    let contribution = Contribution {
+        input: DERIVED_INPUT,
+        count: 1,
+        first_ms: candidate.time_ms,
+        last_ms: candidate.time_ms,
+    };
+    (finding, vec![contribution])
+}

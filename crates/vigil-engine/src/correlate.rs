@@ -1,0 +1,110 @@
+//! Correlation findings: evaluate the observations of the whole run in time order and turn
+//! each hit into a finding whose samples are the contributing events we kept.
+
+use rustc_hash::FxHashMap;
+use vigil_correlation::{CorrelationHit, Observation};
+use vigil_event::Origin;
+use vigil_findings::{Finding, RuleKind};
+
+use crate::draft::{Contribution, SampleRecord};
+use crate::output::{base_finding, to_sample, RuleInfo, DERIVED_INPUT};
+use crate::ruleset::RuleSet;
+
+pub(crate) fn correlation_findings(
+    set: &RuleSet,
+    observations: Vec<Observation>,
+    samples: &FxHashMap<Origin, SampleRecord>,
+    sample_limit: usize,
+) -> Vec<(Finding, Vec<Contribution>)> {
+    if observations.is_empty() {
+        return Vec::new();
+    }
+    set.correlations
+        .evaluate(observations)
+        .into_iter()
+        .map(|hit| hit_finding(set, hit, samples, sample_limit))
+        .collect()
+}
+
+fn hit_finding(
+    set: &RuleSet,
+    hit: CorrelationHit,
+    samples: &FxHashMap<Origin, SampleRecord>,
+    sample_limit: usize,
+) -> (Finding, Vec<Contribution>) {
+    let rule = set.correlations.rule(hit.correlation);
+    let meta = &set.correlation_meta[hit.correlation];
+    let id = rule
+        .id
+        .clone()
+        .or_else(|| rule.name.clone())
+        .unwrap_or_else(|| rule.title.clone());
+    let info = RuleInfo {
+        id: &id,
+        title: &rule.title,
+        description: rule.description.as_deref(),
+        level: rule.level.as_deref(),
+        tags: &rule.tags,
+        runbook: meta.runbook.as_deref(),
+    };
+    let mut finding = base_finding(&info, RuleKind::Correlation);
+    let dedup_key = hit
+        .group
+        .iter()
+        .map(|(field, value)| format!("{field}={value}"))
+        .collect::<Vec<_>>()
+        .join("|");
+    finding.id = Finding::stable_id(&id, &dedup_key, hit.first_ms);
+    finding.dedup_key = dedup_key;
+    finding.window_start_ms = hit.first_ms;
+    finding.first_seen_ms = hit.first_ms;
+    finding.last_seen_ms = hit.last_ms;
+    finding.event_count = hit.count;
+    let kept: Vec<&SampleRecord> = hit
+        .contributing
+        .iter()
+        .filter_map(|origin| samples.get(origin))
+        .take(sample_limit)
+        .collect();
+    fill_subject(&mut finding, &kept);
+    finding.samples = kept.iter().filter_map(|s| to_sample(s)).collect();
+    let contribution = Contribution {
+        input: DERIVED_INPUT,
+        count: hit.count,
+        first_ms: hit.first_ms,
+        last_ms: hit.last_ms,
+    };
+    (finding, vec![contribution])
+}
+
+/// Account, region, principal, resources and IPs of a correlation finding come from the
+/// contributing events we kept.
+fn fill_subject(finding: &mut Finding, samples: &[&SampleRecord]) {
+    for sample in samples {
+        let Ok(doc) = sonic_rs::from_str::<vigil_event::Value>(&sample.json) else {
+            continue;
+        };
+        let event = vigil_event::Event::new(sample.source, doc, sample.origin.clone());
+        let common = event.common();
+        finding.log_sources.push(sample.source);
+        if finding.account.is_none() {
+            finding.account = common.account.map(str::to_string);
+            finding.region = common.region.map(str::to_string);
+            finding.principal = common.principal.id().map(str::to_string);
+        }
+        for resource in common.resources {
+            push_unique(&mut finding.resources, resource);
+        }
+        if let Some(ip) = common.source_ip {
+            push_unique(&mut finding.source_ips, ip);
+        }
+    }
+    finding.log_sources.sort();
+    finding.log_sources.dedup();
+}
+
+fn push_unique(list: &mut Vec<String>, value: &str) {
+    if list.len() < crate::draft::MAX_LISTED && !list.iter().any(|v| v == value) {
+        list.push(value.to_string());
+    }
+}

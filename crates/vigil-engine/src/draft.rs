@@ -1,0 +1,250 @@
+//! A finding while it is being built: folded from matches on a worker, merged across files
+//! in any order with the same result, and turned into a [`vigil_findings::Finding`] at the end.
+
+use std::collections::BTreeSet;
+
+use vigil_event::{Event, LogSource, Origin};
+
+use crate::ruleset::LoadedRule;
+
+/// At most this many resources and source IPs are kept per finding (the smallest, so the
+/// result does not depend on the order files were read in).
+pub const MAX_LISTED: usize = 20;
+
+/// One evidence record kept with a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleRecord {
+    pub time_ms: Option<i64>,
+    pub origin: Origin,
+    pub source: LogSource,
+    pub json: Box<str>,
+}
+
+impl SampleRecord {
+    /// The event's record as JSON text.
+    pub fn of(event: &Event) -> Option<SampleRecord> {
+        Some(SampleRecord {
+            time_ms: event.time_ms,
+            origin: event.origin.clone(),
+            source: event.source,
+            json: event.record_json().into_boxed_str(),
+        })
+    }
+
+    fn order_key(&self) -> (i64, &Origin) {
+        (self.time_ms.unwrap_or(i64::MIN), &self.origin)
+    }
+}
+
+/// Who/where a finding is about, taken from its earliest event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subject {
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub principal: Option<String>,
+}
+
+/// What one input file contributed to a finding (the store sums these per input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contribution {
+    pub input: usize,
+    pub count: u64,
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
+/// A finding being aggregated.
+#[derive(Debug, Clone)]
+pub struct FindingDraft {
+    pub id: String,
+    pub rule_id: String,
+    pub dedup_key: String,
+    pub window_start_ms: i64,
+    pub first_ms: i64,
+    pub last_ms: i64,
+    pub count: u64,
+    earliest: (i64, Origin),
+    pub subject: Subject,
+    pub resources: BTreeSet<String>,
+    pub source_ips: BTreeSet<String>,
+    pub sources: BTreeSet<LogSource>,
+    pub intel: BTreeSet<(String, String, String)>,
+    pub samples: Vec<SampleRecord>,
+    pub contributions: Vec<Contribution>,
+}
+
+impl FindingDraft {
+    /// A draft from its first matching event.
+    pub fn new(
+        rule: &LoadedRule,
+        event: &Event,
+        id: String,
+        dedup_key: String,
+        window_start_ms: i64,
+        sample_limit: usize,
+    ) -> Self {
+        let time = event.time_ms.unwrap_or(0);
+        let mut draft = FindingDraft {
+            id,
+            rule_id: rule.id.clone(),
+            dedup_key,
+            window_start_ms,
+            first_ms: time,
+            last_ms: time,
+            count: 0,
+            earliest: (i64::MAX, event.origin.clone()),
+            subject: Subject::default(),
+            resources: BTreeSet::new(),
+            source_ips: BTreeSet::new(),
+            sources: BTreeSet::new(),
+            intel: BTreeSet::new(),
+            samples: Vec::new(),
+            contributions: Vec::new(),
+        };
+        draft.add_event(rule, event, sample_limit);
+        draft
+    }
+
+    /// Folds one more matching event in.
+    pub fn add_event(&mut self, rule: &LoadedRule, event: &Event, sample_limit: usize) {
+        let time = event.time_ms.unwrap_or(0);
+        self.count += 1;
+        self.first_ms = self.first_ms.min(time);
+        self.last_ms = self.last_ms.max(time);
+        self.sources.insert(event.source);
+        let common = event.common();
+        if (time, &event.origin) < (self.earliest.0, &self.earliest.1) {
+            self.earliest = (time, event.origin.clone());
+            self.subject = Subject {
+                account: common.account.map(str::to_string),
+                region: common.region.map(str::to_string),
+                principal: common.principal.id().map(str::to_string),
+            };
+        }
+        add_bounded(&mut self.resources, common.resources.iter().copied());
+        add_bounded(&mut self.source_ips, common.source_ip);
+        if rule.rule.uses_lists() {
+            for hit in rule.rule.explain(event).intel_hits {
+                self.intel.insert((hit.field, hit.list, hit.entry));
+            }
+        }
+        if self.wants_sample(time, &event.origin, sample_limit) {
+            if let Some(sample) = SampleRecord::of(event) {
+                self.push_sample(sample, sample_limit);
+            }
+        }
+    }
+
+    fn wants_sample(&self, time: i64, origin: &Origin, limit: usize) -> bool {
+        self.samples.len() < limit
+            || self
+                .samples
+                .last()
+                .is_some_and(|last| (time, origin) < last.order_key())
+    }
+
+    fn push_sample(&mut self, sample: SampleRecord, limit: usize) {
+        let at = self
+            .samples
+            .partition_point(|s| s.order_key() <= sample.order_key());
+        self.samples.insert(at, sample);
+        self.samples.dedup_by(|a, b| a.origin == b.origin);
+        self.samples.truncate(limit);
+    }
+
+    /// Merges another draft of the same finding. The result does not depend on the order of
+    /// merges: counts add, times widen, and bounded sets keep their smallest members.
+    pub fn merge(&mut self, other: FindingDraft, sample_limit: usize) {
+        self.count += other.count;
+        self.first_ms = self.first_ms.min(other.first_ms);
+        self.last_ms = self.last_ms.max(other.last_ms);
+        if (other.earliest.0, &other.earliest.1) < (self.earliest.0, &self.earliest.1) {
+            self.earliest = other.earliest;
+            self.subject = other.subject;
+        }
+        add_bounded(&mut self.resources, other.resources);
+        add_bounded(&mut self.source_ips, other.source_ips);
+        self.sources.extend(other.sources);
+        self.intel.extend(other.intel);
+        for sample in other.samples {
+            self.push_sample(sample, sample_limit);
+        }
+        self.contributions.extend(other.contributions);
+    }
+}
+
+fn add_bounded<T: Ord, S: Into<T>>(set: &mut BTreeSet<T>, items: impl IntoIterator<Item = S>) {
+    for item in items {
+        set.insert(item.into());
+        if set.len() > MAX_LISTED {
+            set.pop_last();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(time: i64, record: u64) -> SampleRecord {
+        SampleRecord {
+            time_ms: Some(time),
+            origin: Origin::new("f", record),
+            source: LogSource::CloudTrail,
+            json: "{}".into(),
+        }
+    }
+
+    fn draft(samples: &[(i64, u64)], resources: &[&str]) -> FindingDraft {
+        let mut draft = FindingDraft {
+            id: "x".into(),
+            rule_id: "r".into(),
+            dedup_key: "k".into(),
+            window_start_ms: 0,
+            first_ms: samples.iter().map(|s| s.0).min().unwrap_or(0),
+            last_ms: samples.iter().map(|s| s.0).max().unwrap_or(0),
+            count: samples.len() as u64,
+            earliest: (i64::MAX, Origin::new("f", 0)),
+            subject: Subject::default(),
+            resources: BTreeSet::new(),
+            source_ips: BTreeSet::new(),
+            sources: BTreeSet::new(),
+            intel: BTreeSet::new(),
+            samples: Vec::new(),
+            contributions: Vec::new(),
+        };
+        for &(time, record) in samples {
+            draft.push_sample(sample(time, record), 3);
+        }
+        add_bounded(
+            &mut draft.resources,
+            resources.iter().map(|r| r.to_string()),
+        );
+        draft
+    }
+
+    #[test]
+    fn merge_order_does_not_change_the_result() {
+        let a = draft(&[(5, 1), (1, 2)], &["b", "a"]);
+        let b = draft(&[(3, 3), (9, 4), (2, 5)], &["c"]);
+        let mut ab = a.clone();
+        ab.merge(b.clone(), 3);
+        let mut ba = b;
+        ba.merge(a, 3);
+        assert_eq!(ab.count, 5);
+        assert_eq!((ab.first_ms, ab.last_ms), (1, 9));
+        assert_eq!(ab.samples, ba.samples);
+        assert_eq!(ab.resources, ba.resources);
+        let times: Vec<_> = ab.samples.iter().map(|s| s.time_ms.unwrap()).collect();
+        assert_eq!(times, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn listed_values_are_bounded_to_the_smallest() {
+        let mut set = BTreeSet::new();
+        add_bounded(&mut set, (0..50).rev().map(|i| format!("{i:02}")));
+        assert_eq!(set.len(), MAX_LISTED);
+        assert_eq!(set.first().map(String::as_str), Some("00"));
+        assert_eq!(set.last().map(String::as_str), Some("19"));
+    }
+}

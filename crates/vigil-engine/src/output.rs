@@ -1,0 +1,177 @@
+//! Turning drafts into findings, and the result of a run.
+
+use rustc_hash::FxHashMap;
+use serde_json::value::RawValue;
+use vigil_findings::{Finding, IntelMatch, RuleKind, Sample, Severity, Status};
+use vigil_input::{FileReport, Input, Reject};
+
+use crate::draft::{Contribution, FindingDraft, SampleRecord};
+use crate::ruleset::{LoadedRule, RuleSet};
+
+/// Contribution input index used for findings derived from the whole run (correlations,
+/// first-seen), which belong to no single input.
+pub const DERIVED_INPUT: usize = usize::MAX;
+
+/// Counts of a run. Invariant: `records_read == evaluated + rejected`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub files: usize,
+    pub files_skipped: usize,
+    pub files_failed: usize,
+    pub records_read: u64,
+    pub evaluated: u64,
+    pub rejected: u64,
+    pub matches: u64,
+}
+
+impl Totals {
+    pub(crate) fn of(reports: &[FileReport], evaluated: u64, matches: u64) -> Totals {
+        Totals {
+            files: reports.len(),
+            files_skipped: reports.iter().filter(|r| r.skipped.is_some()).count(),
+            files_failed: reports.iter().filter(|r| r.error.is_some()).count(),
+            records_read: reports.iter().map(|r| r.records_read).sum(),
+            evaluated,
+            rejected: reports.iter().map(|r| r.rejected).sum(),
+            matches,
+        }
+    }
+}
+
+/// The result of a detection run.
+pub struct Detection {
+    /// Deduplicated findings, sorted by first seen, rule and id.
+    pub findings: Vec<(Finding, Vec<Contribution>)>,
+    pub inputs: Vec<Input>,
+    /// One report per input read, in input order.
+    pub reports: Vec<FileReport>,
+    /// Rejected records, by file and position.
+    pub rejects: Vec<Reject>,
+    pub totals: Totals,
+    /// Baseline store errors (the run still completes; first-seen state may be partial).
+    pub baseline_errors: Vec<String>,
+}
+
+impl Detection {
+    /// Just the findings.
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().map(|(finding, _)| finding)
+    }
+}
+
+pub(crate) fn standalone_findings(
+    set: &RuleSet,
+    drafts: FxHashMap<String, FindingDraft>,
+) -> Vec<(Finding, Vec<Contribution>)> {
+    let by_id: FxHashMap<&str, &LoadedRule> = set
+        .rules
+        .iter()
+        .map(|rule| (rule.id.as_str(), rule))
+        .collect();
+    drafts
+        .into_values()
+        .filter_map(|draft| {
+            let rule = by_id.get(draft.rule_id.as_str())?;
+            Some(finding_from_draft(rule, draft))
+        })
+        .collect()
+}
+
+fn finding_from_draft(rule: &LoadedRule, draft: FindingDraft) -> (Finding, Vec<Contribution>) {
+    let intel = draft
+        .intel
+        .into_iter()
+        .map(|(field, list, entry)| IntelMatch { field, list, entry })
+        .collect::<Vec<_>>();
+    let kind = if intel.is_empty() {
+        RuleKind::Sigma
+    } else {
+        RuleKind::ThreatIntel
+    };
+    let mut finding = base_finding(&RuleInfo::of(rule), kind);
+    finding.id = draft.id;
+    finding.dedup_key = draft.dedup_key;
+    finding.window_start_ms = draft.window_start_ms;
+    finding.first_seen_ms = draft.first_ms;
+    finding.last_seen_ms = draft.last_ms;
+    finding.event_count = draft.count;
+    finding.account = draft.subject.account;
+    finding.region = draft.subject.region;
+    finding.principal = draft.subject.principal;
+    finding.resources = draft.resources.into_iter().collect();
+    finding.source_ips = draft.source_ips.into_iter().collect();
+    finding.log_sources = draft.sources.into_iter().collect();
+    finding.intel = intel;
+    finding.samples = draft.samples.iter().filter_map(to_sample).collect();
+    (finding, draft.contributions)
+}
+
+/// What a finding needs to know about the rule that raised it.
+pub(crate) struct RuleInfo<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub level: Option<&'a str>,
+    pub tags: &'a [String],
+    pub runbook: Option<&'a str>,
+}
+
+impl<'a> RuleInfo<'a> {
+    pub fn of(rule: &'a LoadedRule) -> Self {
+        RuleInfo {
+            id: &rule.id,
+            title: &rule.rule.title,
+            description: rule.rule.description.as_deref(),
+            level: rule.rule.level.as_deref(),
+            tags: &rule.rule.tags,
+            runbook: rule.meta.runbook.as_deref(),
+        }
+    }
+}
+
+/// A finding with the rule's fields filled in and everything else empty.
+pub(crate) fn base_finding(rule: &RuleInfo<'_>, kind: RuleKind) -> Finding {
+    Finding {
+        id: String::new(),
+        rule_id: rule.id.to_string(),
+        rule_title: rule.title.to_string(),
+        rule_kind: kind,
+        description: rule.description.unwrap_or(rule.title).trim().to_string(),
+        severity: rule
+            .level
+            .and_then(Severity::from_sigma_level)
+            .unwrap_or_else(|| Severity::from_score(50)),
+        first_seen_ms: 0,
+        last_seen_ms: 0,
+        window_start_ms: 0,
+        event_count: 0,
+        dedup_key: String::new(),
+        account: None,
+        region: None,
+        principal: None,
+        resources: Vec::new(),
+        source_ips: Vec::new(),
+        log_sources: Vec::new(),
+        tags: rule.tags.to_vec(),
+        runbook: rule.runbook.map(str::to_string),
+        intel: Vec::new(),
+        samples: Vec::new(),
+        status: Status::New,
+        history: Vec::new(),
+    }
+}
+
+pub(crate) fn to_sample(record: &SampleRecord) -> Option<Sample> {
+    Some(Sample {
+        origin: record.origin.to_string(),
+        source: record.source,
+        time_ms: record.time_ms,
+        record: RawValue::from_string(record.json.to_string()).ok()?,
+    })
+}
+
+pub(crate) fn sort_findings(findings: &mut [(Finding, Vec<Contribution>)]) {
+    findings.sort_by(|(a, _), (b, _)| {
+        (a.first_seen_ms, &a.rule_id, &a.id).cmp(&(b.first_seen_ms, &b.rule_id, &b.id))
+    });
+}

@@ -1,0 +1,180 @@
+//! The detection run: spread files over worker threads, merge what they found in an order
+//! that does not depend on scheduling, then run the stages that need the whole picture
+//! (correlation, first-seen baselines) and build the findings.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use rustc_hash::FxHashMap;
+use vigil_event::Origin;
+use vigil_input::{FileReport, Input, ReadOptions, Reject};
+
+use crate::baseline::{self, BaselineStore};
+use crate::correlate;
+use crate::draft::{Contribution, FindingDraft, SampleRecord};
+use crate::output::{self, Detection, Totals};
+use crate::ruleset::RuleSet;
+use crate::worker::{FilePartial, FileWorker, FirstSeenCandidate};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct DetectOptions {
+    /// Worker threads (at least 1).
+    pub threads: usize,
+    /// Input limits.
+    pub read: ReadOptions,
+    /// Evidence records kept per finding.
+    pub samples_per_finding: usize,
+    /// Events before this time only train first-seen baselines.
+    pub train_until_ms: Option<i64>,
+}
+
+impl Default for DetectOptions {
+    fn default() -> Self {
+        DetectOptions {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            read: ReadOptions::default(),
+            samples_per_finding: 5,
+            train_until_ms: None,
+        }
+    }
+}
+
+/// Live counters a progress display can read while a run goes on.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub files_done: AtomicUsize,
+    pub records: AtomicU64,
+}
+
+/// Everything merged from the files, before correlation and baselines.
+#[derive(Default)]
+pub(crate) struct Merged {
+    pub drafts: FxHashMap<String, FindingDraft>,
+    pub observations: Vec<vigil_correlation::Observation>,
+    pub correlation_samples: FxHashMap<Origin, SampleRecord>,
+    pub first_seen: FxHashMap<(u32, String, String), FirstSeenCandidate>,
+    pub rejects: Vec<Reject>,
+    pub evaluated: u64,
+    pub matches: u64,
+}
+
+/// Runs detection over `inputs`.
+pub fn detect(
+    set: &RuleSet,
+    inputs: &[Input],
+    options: &DetectOptions,
+    baselines: &mut dyn BaselineStore,
+    progress: &Progress,
+) -> Detection {
+    let (merged, reports) = evaluate_files(set, inputs, options, progress);
+    finish(set, inputs, options, baselines, merged, reports)
+}
+
+fn evaluate_files(
+    set: &RuleSet,
+    inputs: &[Input],
+    options: &DetectOptions,
+    progress: &Progress,
+) -> (Merged, Vec<Option<FileReport>>) {
+    let next = AtomicUsize::new(0);
+    let merged = Mutex::new(Merged::default());
+    let reports = Mutex::new(vec![None; inputs.len()]);
+    let threads = options.threads.clamp(1, inputs.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let at = next.fetch_add(1, Ordering::Relaxed);
+                let Some(input) = inputs.get(at) else { break };
+                let mut worker = FileWorker::new(set, options.samples_per_finding);
+                let report = vigil_input::read_input(input, &options.read, &mut worker);
+                progress
+                    .records
+                    .fetch_add(report.records_read, Ordering::Relaxed);
+                merge_partial(&merged, worker.partial, at, options.samples_per_finding);
+                if let Ok(mut reports) = reports.lock() {
+                    reports[at] = Some(report);
+                }
+                progress.files_done.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+    });
+    let merged = merged
+        .into_inner()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let reports = reports
+        .into_inner()
+        .unwrap_or_else(|poison| poison.into_inner());
+    (merged, reports)
+}
+
+fn merge_partial(merged: &Mutex<Merged>, partial: FilePartial, input: usize, samples: usize) {
+    let Ok(mut merged) = merged.lock() else {
+        return;
+    };
+    merged.evaluated += partial.evaluated;
+    merged.matches += partial.matches;
+    for (id, mut draft) in partial.drafts {
+        draft.contributions = vec![Contribution {
+            input,
+            count: draft.count,
+            first_ms: draft.first_ms,
+            last_ms: draft.last_ms,
+        }];
+        match merged.drafts.get_mut(&id) {
+            Some(existing) => existing.merge(draft, samples),
+            None => {
+                merged.drafts.insert(id, draft);
+            }
+        }
+    }
+    merged.observations.extend(partial.observations);
+    merged
+        .correlation_samples
+        .extend(partial.correlation_samples);
+    for (key, candidate) in partial.first_seen {
+        let keep_existing = merged
+            .first_seen
+            .get(&key)
+            .is_some_and(|c| (c.time_ms, &c.origin) <= (candidate.time_ms, &candidate.origin));
+        if !keep_existing {
+            merged.first_seen.insert(key, candidate);
+        }
+    }
+    merged.rejects.extend(partial.rejects);
+}
+
+fn finish(
+    set: &RuleSet,
+    inputs: &[Input],
+    options: &DetectOptions,
+    baselines: &mut dyn BaselineStore,
+    mut merged: Merged,
+    reports: Vec<Option<FileReport>>,
+) -> Detection {
+    let mut findings = output::standalone_findings(set, std::mem::take(&mut merged.drafts));
+    findings.extend(correlate::correlation_findings(
+        set,
+        std::mem::take(&mut merged.observations),
+        &merged.correlation_samples,
+        options.samples_per_finding,
+    ));
+    let first_seen = std::mem::take(&mut merged.first_seen);
+    let (baseline_findings, baseline_errors) =
+        baseline::first_seen_findings(set, first_seen, options.train_until_ms, baselines);
+    findings.extend(baseline_findings);
+    output::sort_findings(&mut findings);
+    merged
+        .rejects
+        .sort_by(|a, b| (&a.file, a.record).cmp(&(&b.file, b.record)));
+    let reports: Vec<FileReport> = reports.into_iter().flatten().collect();
+    let totals = Totals::of(&reports, merged.evaluated, merged.matches);
+    Detection {
+        findings,
+        inputs: inputs.to_vec(),
+        reports,
+        rejects: merged.rejects,
+        totals,
+        baseline_errors,
+    }
+}

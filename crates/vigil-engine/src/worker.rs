@@ -1,0 +1,207 @@
+//! One worker's view of one input file: read it, route each event through the index to the
+//! rules that could match, and fold matches into a [`FilePartial`].
+
+use rustc_hash::FxHashMap;
+use vigil_event::{Event, FieldLookup, FieldPath, Origin};
+use vigil_input::{RecordSink, Reject};
+
+use crate::draft::{FindingDraft, SampleRecord};
+use crate::enrich;
+use crate::index::CandidateScratch;
+use crate::ruleset::{LoadedRule, RuleSet};
+
+/// A first-seen observation: the earliest event of this run with `value` for `group`.
+#[derive(Debug, Clone)]
+pub struct FirstSeenCandidate {
+    pub rule: u32,
+    pub group: String,
+    pub value: String,
+    pub time_ms: i64,
+    pub origin: Origin,
+    pub sample: Option<SampleRecord>,
+}
+
+/// Everything one file contributed.
+#[derive(Default)]
+pub struct FilePartial {
+    /// Findings of standalone rules, by finding id.
+    pub drafts: FxHashMap<String, FindingDraft>,
+    /// Correlation observations.
+    pub observations: Vec<vigil_correlation::Observation>,
+    /// Samples of correlated events, by origin (bounded per correlation).
+    pub correlation_samples: FxHashMap<Origin, SampleRecord>,
+    correlation_sampled: FxHashMap<usize, usize>,
+    /// First-seen candidates, earliest per (rule, group, value).
+    pub first_seen: FxHashMap<(u32, String, String), FirstSeenCandidate>,
+    pub rejects: Vec<Reject>,
+    pub evaluated: u64,
+    pub matches: u64,
+}
+
+/// How many correlated events per correlation and file keep their record as a sample.
+const CORRELATION_SAMPLES_PER_FILE: usize = 32;
+
+/// Reads events of one file into a partial result.
+pub struct FileWorker<'a> {
+    set: &'a RuleSet,
+    scratch: CandidateScratch,
+    samples_per_finding: usize,
+    pub partial: FilePartial,
+}
+
+impl<'a> FileWorker<'a> {
+    pub fn new(set: &'a RuleSet, samples_per_finding: usize) -> Self {
+        FileWorker {
+            set,
+            scratch: CandidateScratch::default(),
+            samples_per_finding,
+            partial: FilePartial::default(),
+        }
+    }
+
+    fn on_match(&mut self, index: u32, event: &Event) {
+        let Some(rule) = self.set.rules.get(index as usize) else {
+            return;
+        };
+        self.partial.matches += 1;
+        if self.set.correlations.wants(index as usize) {
+            self.observe(index as usize, event);
+        }
+        if !rule.standalone {
+            return;
+        }
+        match &rule.meta.first_seen {
+            Some(first_seen) => self.first_seen(index, rule, first_seen, event),
+            None => self.fold(rule, event),
+        }
+    }
+
+    fn fold(&mut self, rule: &LoadedRule, event: &Event) {
+        let key = dedup_key(rule, event);
+        let time = event.time_ms.unwrap_or(0);
+        let window_start = time - time.rem_euclid(rule.meta.window_ms.max(1));
+        let id = vigil_findings::Finding::stable_id(&rule.id, &key, window_start);
+        let limit = self.samples_per_finding;
+        match self.partial.drafts.get_mut(&id) {
+            Some(draft) => draft.add_event(rule, event, limit),
+            None => {
+                let draft = FindingDraft::new(rule, event, id.clone(), key, window_start, limit);
+                self.partial.drafts.insert(id, draft);
+            }
+        }
+    }
+
+    fn observe(&mut self, index: usize, event: &Event) {
+        let time = event.time_ms.unwrap_or(0);
+        let observations = self
+            .set
+            .correlations
+            .observe(index, time, event, &event.origin);
+        for observation in &observations {
+            let taken = self
+                .partial
+                .correlation_sampled
+                .entry(observation.correlation)
+                .or_default();
+            if *taken < CORRELATION_SAMPLES_PER_FILE {
+                *taken += 1;
+                if let Some(sample) = SampleRecord::of(event) {
+                    self.partial
+                        .correlation_samples
+                        .insert(event.origin.clone(), sample);
+                }
+            }
+        }
+        self.partial.observations.extend(observations);
+    }
+
+    fn first_seen(
+        &mut self,
+        index: u32,
+        rule: &LoadedRule,
+        spec: &crate::meta::FirstSeen,
+        event: &Event,
+    ) {
+        let Some(value) = scalar_text(event, &spec.field) else {
+            return;
+        };
+        let group = joined(event, &spec.group_by);
+        let time_ms = event.time_ms.unwrap_or(0);
+        let key = (index, group, value);
+        let earlier = self
+            .partial
+            .first_seen
+            .get(&key)
+            .is_some_and(|c| (c.time_ms, &c.origin) <= (time_ms, &event.origin));
+        if earlier {
+            return;
+        }
+        let _ = rule;
+        let candidate = FirstSeenCandidate {
+            rule: index,
+            group: key.1.clone(),
+            value: key.2.clone(),
+            time_ms,
+            origin: event.origin.clone(),
+            sample: SampleRecord::of(event),
+        };
+        self.partial.first_seen.insert(key, candidate);
+    }
+}
+
+impl RecordSink for FileWorker<'_> {
+    fn event(&mut self, mut event: Event) {
+        self.partial.evaluated += 1;
+        if let Some(geo) = &self.set.geo {
+            enrich::add_geo(&mut event, geo);
+        }
+        let set = self.set;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for &index in set.index.candidates(&event, &mut scratch) {
+            if set.rules[index as usize].rule.matches(&event) {
+                self.on_match(index, &event);
+            }
+        }
+        self.scratch = scratch;
+    }
+
+    fn reject(&mut self, reject: Reject) {
+        self.partial.rejects.push(reject);
+    }
+}
+
+/// The dedup key of a match: the rule's `dedup` fields, or principal + first resource.
+pub fn dedup_key(rule: &LoadedRule, event: &Event) -> String {
+    match &rule.meta.dedup {
+        Some(fields) => joined(event, fields),
+        None => {
+            let common = event.common();
+            let principal = common.principal.id().unwrap_or("-");
+            let resource = common.resources.first().copied().unwrap_or("-");
+            format!("{principal}|{resource}")
+        }
+    }
+}
+
+/// The first value of each field as text, joined with `|` (`-` for an absent field).
+pub fn joined(event: &dyn FieldLookup, fields: &[FieldPath]) -> String {
+    let mut out = String::new();
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push('|');
+        }
+        out.push_str(scalar_text(event, field).as_deref().unwrap_or("-"));
+    }
+    out
+}
+
+/// The first value at `field` as text: strings as they are, other scalars as JSON.
+pub fn scalar_text(event: &dyn FieldLookup, field: &FieldPath) -> Option<String> {
+    use sonic_rs::JsonValueTrait;
+    let value = event.first(field)?;
+    match value.as_str() {
+        Some(text) => Some(text.to_string()),
+        None if value.is_null() => None,
+        None => Some(value.to_string()),
+    }
+}

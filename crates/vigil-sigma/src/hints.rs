@@ -1,0 +1,114 @@
+//! Index hints: necessary conditions on literal field values, derived soundly from the
+//! compiled condition so the engine can skip rules that cannot match an event.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use vigil_event::{FieldLookup, FieldPath};
+
+use crate::eval::{FieldCheck, Node};
+use crate::matcher::ValueTest;
+use crate::text::with_text;
+
+/// A necessary condition of a rule: an event can only match if some value of `field`, as
+/// text, equals one of `values` ignoring case. Values are lower-cased; numbers and booleans
+/// are compared by their text (`4624`, `true`). A field that is an object never satisfies a
+/// hint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndexHint {
+    /// Dotted field path (`eventSource`).
+    pub field: String,
+    /// Accepted values, lower-cased and sorted.
+    pub values: Vec<String>,
+}
+
+impl IndexHint {
+    /// Whether `event` satisfies the hint. The engine may build its own index instead; this
+    /// is the reference semantics.
+    pub fn admits<E: FieldLookup + ?Sized>(&self, event: &E) -> bool {
+        event.any_value(&FieldPath::new(&self.field), &mut |value| {
+            with_text(value, |text| {
+                let lowered = text.to_lowercase();
+                self.values.contains(&lowered)
+            })
+            .unwrap_or(false)
+        })
+    }
+}
+
+/// Field -> accepted lower-cased values; an absent field is unconstrained.
+type Constraints = BTreeMap<String, BTreeSet<String>>;
+
+/// The index hints of a compiled condition.
+pub(crate) fn derive(root: &Node) -> Vec<IndexHint> {
+    constraints(root)
+        .into_iter()
+        .map(|(field, values)| IndexHint {
+            field,
+            values: values.into_iter().collect(),
+        })
+        .collect()
+}
+
+fn constraints(node: &Node) -> Constraints {
+    match node {
+        Node::And(children) => and(children.iter().map(constraints)),
+        Node::Or(children) => or(children.iter().map(constraints)),
+        Node::AtLeast(n, children) if *n == children.len() => and(children.iter().map(constraints)),
+        Node::AtLeast(1, children) => or(children.iter().map(constraints)),
+        Node::Field(test) => field_values(&test.check)
+            .map(|values| Constraints::from([(test.path.as_str().to_string(), values)]))
+            .unwrap_or_default(),
+        // Negations, keywords, constants and partial quantifiers constrain nothing.
+        _ => Constraints::new(),
+    }
+}
+
+/// The values a plain-equality check requires, if it is one.
+fn field_values(check: &FieldCheck) -> Option<BTreeSet<String>> {
+    let tests: Vec<&ValueTest> = match check {
+        FieldCheck::Any(tests) => tests.iter().collect(),
+        // Each group must be matched, so the first group alone is necessary.
+        FieldCheck::All(groups) => groups.first()?.iter().collect(),
+        _ => return None,
+    };
+    tests
+        .iter()
+        .map(|test| match test {
+            ValueTest::Str(m) => m.exact().map(str::to_lowercase),
+            _ => None,
+        })
+        .collect()
+}
+
+/// AND: every child's constraints hold; the same field keeps the common values.
+fn and(children: impl Iterator<Item = Constraints>) -> Constraints {
+    let mut merged = Constraints::new();
+    for child in children {
+        for (field, values) in child {
+            match merged.get_mut(&field) {
+                Some(existing) => existing.retain(|v| values.contains(v)),
+                None => {
+                    merged.insert(field, values);
+                }
+            }
+        }
+    }
+    merged
+}
+
+/// OR: a field stays constrained only if every branch constrains it (union of values).
+fn or(mut children: impl Iterator<Item = Constraints>) -> Constraints {
+    let Some(mut merged) = children.next() else {
+        return Constraints::new();
+    };
+    for child in children {
+        merged.retain(|field, _| child.contains_key(field));
+        for (field, values) in child {
+            if let Some(existing) = merged.get_mut(&field) {
+                existing.extend(values);
+            }
+        }
+    }
+    merged
+}

@@ -1,0 +1,114 @@
+//! A loaded Sigma detection rule: its metadata, its tests and its compiled detection.
+
+use std::path::PathBuf;
+
+use vigil_correlation::LegacyAggregation;
+use vigil_event::{FieldPath, LogSource};
+
+use crate::eval::{Node, SigmaEvent};
+use crate::hints::{self, IndexHint};
+use crate::logsource::Logsource;
+use crate::matcher::{Collector, Discard};
+use crate::ruletest::RuleTest;
+
+/// A Sigma detection rule, compiled once and evaluated against many events.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// `id:` (a UUID in SigmaHQ rules); for a rule without one, the file stem.
+    pub id: String,
+    /// `name:`, by which correlations may reference the rule.
+    pub name: Option<String>,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: Option<String>,
+    /// informational, low, medium, high or critical.
+    pub level: Option<String>,
+    pub author: Option<String>,
+    pub date: Option<String>,
+    pub modified: Option<String>,
+    pub references: Vec<String>,
+    pub tags: Vec<String>,
+    pub falsepositives: Vec<String>,
+    /// `fields:`: fields worth showing an analyst.
+    pub fields: Vec<String>,
+    pub logsource: Logsource,
+    /// The vigil log sources the logsource routes to.
+    pub sources: Vec<LogSource>,
+    /// File and 1-based line of the rule's document.
+    pub file: PathBuf,
+    pub line: usize,
+    /// The rule's `vigil:` block as JSON (`Null` when absent).
+    pub vigil: serde_json::Value,
+    /// The `vigil.tests` samples.
+    pub tests: Vec<RuleTest>,
+    /// A Sigma 1 `| count() by x > N` aggregation; the rule's detection is the part before
+    /// the `|`, and the correlation crate translates this into a correlation.
+    pub legacy_aggregation: Option<LegacyAggregation>,
+    pub(crate) root: Node,
+}
+
+/// A threat-intel entry that made a rule match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntelHit {
+    /// The field whose value was found (`sourceIPAddress`).
+    pub field: String,
+    /// The list it was found in (`tor_exit_nodes`).
+    pub list: String,
+    /// The entry of the list that matched (an address, a network, a domain...).
+    pub entry: String,
+}
+
+/// Why a rule matched an event, beyond the rule itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Explanation {
+    /// Threat-intel entries that took part in the match (none under a `not`).
+    pub intel_hits: Vec<IntelHit>,
+}
+
+impl Collector for Explanation {
+    fn intel_hit(&mut self, field: &FieldPath, list: &str, entry: String) {
+        let hit = IntelHit {
+            field: field.as_str().to_string(),
+            list: list.to_string(),
+            entry,
+        };
+        if !self.intel_hits.contains(&hit) {
+            self.intel_hits.push(hit);
+        }
+    }
+}
+
+impl Rule {
+    /// Whether the event matches the rule's detection. Accepts an [`vigil_event::Event`], a
+    /// bare JSON value, or any `dyn FieldLookup` (keyword selections need the whole record
+    /// and never match through a bare `FieldLookup`).
+    pub fn matches<E: SigmaEvent + ?Sized>(&self, event: &E) -> bool {
+        self.root.eval(event, &mut Discard)
+    }
+
+    /// Evaluates again, collecting what explains a match; call it for matched events.
+    pub fn explain<E: SigmaEvent + ?Sized>(&self, event: &E) -> Explanation {
+        let mut explanation = Explanation::default();
+        if !self.root.eval(event, &mut explanation) {
+            explanation.intel_hits.clear();
+        }
+        explanation
+    }
+
+    /// Necessary literal conditions for an index: an event can match only if it satisfies
+    /// every hint.
+    pub fn index_hints(&self) -> Vec<IndexHint> {
+        hints::derive(&self.root)
+    }
+
+    /// Whether the rule looks values up in threat-intel lists (then [`Rule::explain`] names
+    /// the list entries that matched).
+    pub fn uses_lists(&self) -> bool {
+        self.root.uses_lists()
+    }
+
+    /// Whether the rule applies to events of `source`.
+    pub fn applies_to(&self, source: LogSource) -> bool {
+        self.sources.contains(&source)
+    }
+}

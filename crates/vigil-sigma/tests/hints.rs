@@ -1,0 +1,186 @@
+//! Index hints: what they contain for known rules, and soundness — a rule never matches an
+//! event that violates one of its hints — over generated events for every SigmaHQ rule.
+
+mod common;
+
+use common::{event, rule, sigma_data};
+use serde_json::{json, Map, Value as Json};
+use vigil_sigma::{load_path, IndexHint, LoadOptions, Rule};
+
+fn hint(field: &str, values: &[&str]) -> IndexHint {
+    IndexHint {
+        field: field.into(),
+        values: values.iter().map(|v| v.to_string()).collect(),
+    }
+}
+
+#[test]
+fn plain_equalities_become_hints_and_everything_else_does_not() {
+    let r = rule("sel:\n    eventSource: cloudtrail.amazonaws.com\n    eventName: [StopLogging, DeleteTrail]\n    userAgent|contains: aws-cli\ncondition: sel");
+    assert_eq!(
+        r.index_hints(),
+        vec![
+            hint("eventName", &["deletetrail", "stoplogging"]),
+            hint("eventSource", &["cloudtrail.amazonaws.com"])
+        ]
+    );
+    let negated = rule("sel:\n    eventName: A\ncondition: not sel");
+    assert!(negated.index_hints().is_empty());
+    let with_null = rule("sel:\n    errorCode: [null, Success]\ncondition: sel");
+    assert!(with_null.index_hints().is_empty());
+    let wildcard = rule("sel:\n    eventName: Delete*\ncondition: sel");
+    assert!(wildcard.index_hints().is_empty());
+    let cased = rule("sel:\n    eventName|cased: StopLogging\ncondition: sel");
+    assert_eq!(
+        cased.index_hints(),
+        vec![hint("eventName", &["stoplogging"])]
+    );
+}
+
+#[test]
+fn or_keeps_only_fields_every_branch_constrains() {
+    let r = rule("a:\n    eventSource: s3.amazonaws.com\n    eventName: GetObject\nb:\n    eventSource: iam.amazonaws.com\ncondition: a or b");
+    assert_eq!(
+        r.index_hints(),
+        vec![hint(
+            "eventSource",
+            &["iam.amazonaws.com", "s3.amazonaws.com"]
+        )]
+    );
+    let list = rule("sel:\n    - eventName: A\n    - eventSource: x\ncondition: sel");
+    assert!(list.index_hints().is_empty());
+    let one_of = rule("s_a:\n    eventName: A\ns_b:\n    eventName: B\ncondition: 1 of s_*");
+    assert_eq!(one_of.index_hints(), vec![hint("eventName", &["a", "b"])]);
+    let and_same = rule("a:\n    eventName: [A, B]\nb:\n    eventName: [B, C]\ncondition: a and b");
+    assert_eq!(and_same.index_hints(), vec![hint("eventName", &["b"])]);
+}
+
+#[test]
+fn hints_admit_numbers_by_text_and_ignore_case() {
+    let h = hint("status", &["404"]);
+    assert!(h.admits(&event(r#"{"status":404}"#)));
+    assert!(h.admits(&event(r#"{"status":"404"}"#)));
+    assert!(!h.admits(&event(r#"{"status":200}"#)));
+    assert!(!h.admits(&event(r#"{}"#)));
+    assert!(hint("eventName", &["stoplogging"]).admits(&event(r#"{"eventName":"StopLogging"}"#)));
+}
+
+/// A small deterministic generator (64-bit LCG).
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n.max(1)
+    }
+}
+
+fn set_path(object: &mut Map<String, Json>, path: &str, value: Json) {
+    match path.split_once('.') {
+        None => {
+            object.insert(path.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let child = object.entry(head.to_string()).or_insert_with(|| json!({}));
+            if !child.is_object() {
+                *child = json!({});
+            }
+            if let Some(child) = child.as_object_mut() {
+                set_path(child, rest, value);
+            }
+        }
+    }
+}
+
+fn mixed_case(value: &str, dice: &mut Dice) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if dice.next(2) == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Events that satisfy most of `rule`'s hints, some only partly, with values of other rules.
+fn events_for(rule: &Rule, pool: &[IndexHint], dice: &mut Dice) -> Vec<vigil_event::Event> {
+    (0..40)
+        .map(|_| {
+            let mut object = Map::new();
+            for h in pool {
+                if dice.next(4) != 0 {
+                    continue;
+                }
+                set_path(
+                    &mut object,
+                    &h.field,
+                    json!(h.values[dice.next(h.values.len())]),
+                );
+            }
+            for h in rule.index_hints() {
+                let value = match dice.next(6) {
+                    0 => "unrelated".to_string(),
+                    _ => mixed_case(
+                        h.values
+                            .get(dice.next(h.values.len()))
+                            .map_or("", String::as_str),
+                        dice,
+                    ),
+                };
+                set_path(&mut object, &h.field, json!(value));
+            }
+            if dice.next(2) == 0 {
+                set_path(&mut object, "userIdentity.type", json!("Root"));
+            }
+            event(&Json::Object(object).to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn hints_are_sound_on_the_sigmahq_rules() {
+    let report = load_path(sigma_data("aws"), &LoadOptions::default());
+    let pool: Vec<IndexHint> = report.rules.iter().flat_map(Rule::index_hints).collect();
+    let mut dice = Dice(7);
+    let mut matched_rules = 0;
+    let mut violations = 0;
+    for r in &report.rules {
+        let mut matched = false;
+        for e in events_for(r, &pool, &mut dice) {
+            if r.matches(&e) {
+                matched = true;
+                for h in r.index_hints() {
+                    if !h.admits(&e) {
+                        violations += 1;
+                        eprintln!("{} matched an event outside hint {h:?}: {}", r.id, e.doc);
+                    }
+                }
+            }
+            // Near misses: breaking any one hint must make the rule fail.
+            for h in r.index_hints() {
+                let mut doc: Json = serde_json::from_str(&e.doc.to_string()).expect("json");
+                if let Some(object) = doc.as_object_mut() {
+                    set_path(object, &h.field, json!("no-such-value"));
+                }
+                assert!(
+                    !r.matches(&event(&doc.to_string())),
+                    "{} matched with {} broken",
+                    r.id,
+                    h.field
+                );
+            }
+        }
+        matched_rules += usize::from(matched);
+    }
+    assert_eq!(violations, 0);
+    assert!(
+        matched_rules >= 35,
+        "only {matched_rules} rules matched a generated event"
+    );
+}

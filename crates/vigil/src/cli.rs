@@ -1,0 +1,127 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::cmd::findings::FindingsArgs;
+
+/// vigil: detection and incident response for AWS.
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug). VIGIL_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Detect threats in AWS logs: CloudTrail, VPC Flow Logs, S3 access logs, GuardDuty,
+    /// Security Hub, Trusted Advisor.
+    Detect(DetectArgs),
+    /// List, lint and test detection rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Work with stored findings.
+    Findings {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        command: FindingsArgs,
+    },
+}
+
+/// Which rules, lists and enrichment to load.
+#[derive(Debug, Clone, Args)]
+pub struct RuleArgs {
+    /// Add a rule file or directory (repeatable).
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Leave the built-in rule pack out.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Add a threat-intel list file or directory (plain lines, CSV, STIX 2.1; repeatable).
+    #[arg(long = "intel", value_name = "PATH")]
+    pub intel: Vec<PathBuf>,
+    /// IP → country/ASN CSV (`cidr,country,asn,as_org`) for geo enrichment.
+    #[arg(long, value_name = "FILE")]
+    pub geoip: Option<PathBuf>,
+    /// Value for a Sigma `expand` placeholder: `NAME=v1,v2` (repeatable).
+    #[arg(long = "placeholder", value_name = "NAME=VALUES")]
+    pub placeholders: Vec<String>,
+}
+
+/// Where findings are kept.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// SQLite store file, or `none` to keep nothing.
+    #[arg(long, env = "VIGIL_STORE", default_value = "vigil-data/vigil.sqlite")]
+    pub store: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Files, directories (walked recursively), globs, or `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Output format; default `table` on a terminal, `jsonl` otherwise.
+    #[arg(long, value_name = "table|jsonl|asff|ocsf")]
+    pub format: Option<String>,
+    /// Exit with 1 when a finding is at or above this severity
+    /// (informational, low, medium, high, critical).
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    /// Write rejected records, with their reasons, to this JSON Lines file
+    /// (default: `rejects.jsonl` beside the store, when there are any).
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Events before this time (RFC 3339) only train first-seen baselines.
+    #[arg(long, value_name = "TIME")]
+    pub train_until: Option<String>,
+    /// Records larger than this many bytes are rejected.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_record_bytes: usize,
+    /// Evidence records kept per finding.
+    #[arg(long, default_value_t = 5)]
+    pub samples: usize,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the loaded rules.
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Output as JSON Lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load every rule and report what cannot load or lacks required metadata.
+    Lint {
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Run every rule's true-positive and true-negative samples.
+    Test {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Print every test, not only failures.
+        #[arg(long)]
+        verbose_tests: bool,
+    },
+}

@@ -1,0 +1,297 @@
+//! `vigil detect`: the main job. Load rules, read the inputs, write findings to stdout and
+//! the store, rejects to their file, and a summary to stderr.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use vigil_engine::{
+    detect, BaselineEntry, BaselineStore, DetectOptions, Detection, MemoryBaselines, Progress,
+    RuleSet, DERIVED_INPUT,
+};
+use vigil_findings::{Finding, Format, SeverityLabel, Status};
+use vigil_input::{Input, ReadOptions};
+use vigil_store::{FindingContribution, SqliteStore, Store};
+
+use crate::cli::DetectArgs;
+use crate::cmd::{store_path, EXIT_CLEAN, EXIT_FINDINGS};
+use crate::progress::ProgressDisplay;
+
+pub fn run(args: DetectArgs) -> anyhow::Result<u8> {
+    let format = output_format(args.format.as_deref())?;
+    let fail_on = args.fail_on.as_deref().map(parse_severity).transpose()?;
+    let train_until_ms = args.train_until.as_deref().map(parse_time).transpose()?;
+    let started = Instant::now();
+    let set = RuleSet::load(&args.rules.options()?);
+    for problem in &set.problems {
+        eprintln!("vigil: rule not loaded: {problem}");
+    }
+    let inputs = vigil_input::expand(&args.paths).context("reading the input paths")?;
+    let mut store = match store_path(&args.store.store)? {
+        Some(path) => Some(
+            SqliteStore::open(&path)
+                .with_context(|| format!("opening the store {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let options = DetectOptions {
+        threads: args
+            .threads
+            .unwrap_or_else(|| DetectOptions::default().threads)
+            .max(1),
+        read: ReadOptions {
+            max_record_bytes: args.max_record_bytes,
+            ..ReadOptions::default()
+        },
+        samples_per_finding: args.samples,
+        train_until_ms,
+    };
+    let progress = Arc::new(Progress::default());
+    let detection = {
+        let _display = ProgressDisplay::start(progress.clone(), inputs.len(), !args.no_progress);
+        match store.as_mut() {
+            Some(store) => detect(
+                &set,
+                &inputs,
+                &options,
+                &mut StoreBaselines(store),
+                &progress,
+            ),
+            None => detect(
+                &set,
+                &inputs,
+                &options,
+                &mut MemoryBaselines::default(),
+                &progress,
+            ),
+        }
+    };
+    let rejects_path = write_rejects(&args, &detection)?;
+    let stored = match store.as_mut() {
+        Some(store) => Some(persist(store, &detection)?),
+        None => None,
+    };
+    let shown: Vec<&Finding> = detection
+        .findings()
+        .filter(|f| {
+            !stored
+                .as_ref()
+                .is_some_and(|s| s.suppressed.contains(&f.id))
+        })
+        .collect();
+    write_findings(&shown, format)?;
+    summary(
+        &set,
+        &detection,
+        &shown,
+        stored.as_ref(),
+        rejects_path.as_deref(),
+        started,
+    );
+    let failing = fail_on.is_some_and(|level| shown.iter().any(|f| f.severity.label >= level));
+    Ok(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
+}
+
+/// What the store did with this run's findings.
+pub struct Stored {
+    pub created: usize,
+    pub updated: usize,
+    pub suppressed: std::collections::HashSet<String>,
+}
+
+fn persist(store: &mut SqliteStore, detection: &Detection) -> anyhow::Result<Stored> {
+    let keys: Vec<String> = detection.inputs.iter().map(input_key).collect();
+    let mut batch = Vec::new();
+    for (finding, contributions) in &detection.findings {
+        for contribution in contributions {
+            let mut part = finding.clone();
+            part.event_count = contribution.count;
+            part.first_seen_ms = contribution.first_ms;
+            part.last_seen_ms = contribution.last_ms;
+            let input_key = match contribution.input {
+                DERIVED_INPUT => "derived".to_string(),
+                index => keys.get(index).cloned().unwrap_or_default(),
+            };
+            batch.push(FindingContribution {
+                finding: part,
+                input_key,
+            });
+        }
+    }
+    let report = store
+        .upsert_findings(&batch)
+        .context("writing findings to the store")?;
+    let mut suppressed = std::collections::HashSet::new();
+    for (finding, _) in &detection.findings {
+        if let Some(stored) = store.get(&finding.id).context("reading back a finding")? {
+            if stored.status == Status::Suppressed {
+                suppressed.insert(finding.id.clone());
+            }
+        }
+    }
+    Ok(Stored {
+        created: report.created,
+        updated: report.updated,
+        suppressed,
+    })
+}
+
+/// The key under which an input's contribution is stored: re-reading the same file replaces
+/// its contribution instead of adding to it.
+fn input_key(input: &Input) -> String {
+    match input {
+        Input::Stdin => "stdin".to_string(),
+        Input::File(path) => std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.clone())
+            .display()
+            .to_string(),
+    }
+}
+
+fn write_findings(findings: &[&Finding], format: Format) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let owned: Vec<Finding> = findings.iter().map(|f| (*f).clone()).collect();
+    vigil_findings::write_findings(format, &owned, &mut out).context("writing findings")?;
+    out.flush().context("writing findings")?;
+    Ok(())
+}
+
+fn write_rejects(args: &DetectArgs, detection: &Detection) -> anyhow::Result<Option<PathBuf>> {
+    if detection.rejects.is_empty() {
+        return Ok(None);
+    }
+    let path = match &args.rejects {
+        Some(path) => path.clone(),
+        None => match store_path(&args.store.store)? {
+            Some(store) => store.with_file_name("rejects.jsonl"),
+            None => PathBuf::from("vigil-rejects.jsonl"),
+        },
+    };
+    let mut writer = vigil_input::RejectsWriter::create(&path)
+        .with_context(|| format!("creating the rejects file {}", path.display()))?;
+    for reject in &detection.rejects {
+        writer
+            .write(reject)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    writer
+        .flush()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(Some(path))
+}
+
+fn summary(
+    set: &RuleSet,
+    detection: &Detection,
+    shown: &[&Finding],
+    stored: Option<&Stored>,
+    rejects: Option<&Path>,
+    started: Instant,
+) {
+    let t = &detection.totals;
+    let seconds = started.elapsed().as_secs_f64().max(1e-6);
+    for report in &detection.reports {
+        if let Some(note) = &report.skipped {
+            eprintln!("vigil: skipped {}: {note}", report.input);
+        }
+        if let Some(error) = &report.error {
+            eprintln!("vigil: {}: {error}", report.input);
+        }
+    }
+    for reject in detection.rejects.iter().take(10) {
+        eprintln!(
+            "vigil: rejected {}:{}: {}",
+            reject.file, reject.record, reject.reason
+        );
+    }
+    if detection.rejects.len() > 10 {
+        eprintln!(
+            "vigil: ... and {} more rejected records",
+            detection.rejects.len() - 10
+        );
+    }
+    for error in &detection.baseline_errors {
+        eprintln!("vigil: baseline store: {error}");
+    }
+    eprintln!(
+        "vigil: {} rules ({} not loaded); {} files ({} skipped); read {} = evaluated {} + rejected {}; {} matches; {} findings{}; {:.2}s, {:.0} records/s",
+        set.len(),
+        set.problems.len(),
+        t.files,
+        t.files_skipped,
+        t.records_read,
+        t.evaluated,
+        t.rejected,
+        t.matches,
+        shown.len(),
+        stored
+            .map(|s| format!(" ({} new, {} updated, {} suppressed)", s.created, s.updated, s.suppressed.len()))
+            .unwrap_or_default(),
+        seconds,
+        t.records_read as f64 / seconds,
+    );
+    if let Some(path) = rejects {
+        eprintln!("vigil: rejected records written to {}", path.display());
+    }
+}
+
+fn output_format(requested: Option<&str>) -> anyhow::Result<Format> {
+    match requested {
+        Some(name) => name
+            .parse::<Format>()
+            .map_err(|e| anyhow::anyhow!("--format: {e}")),
+        None if std::io::stdout().is_terminal() => Ok(Format::Table),
+        None => Ok(Format::Jsonl),
+    }
+}
+
+fn parse_severity(text: &str) -> anyhow::Result<SeverityLabel> {
+    SeverityLabel::ALL
+        .into_iter()
+        .find(|label| label.as_str().eq_ignore_ascii_case(text))
+        .with_context(|| {
+            format!("--fail-on `{text}`: expected informational, low, medium, high or critical")
+        })
+}
+
+fn parse_time(text: &str) -> anyhow::Result<i64> {
+    match vigil_event::time::parse_rfc3339_ms(text) {
+        Some(ms) => Ok(ms),
+        None => bail!("`{text}` is not an RFC 3339 time (e.g. 2026-11-20T00:00:00Z)"),
+    }
+}
+
+/// First-seen state kept in the SQLite store.
+struct StoreBaselines<'a>(&'a mut SqliteStore);
+
+impl BaselineStore for StoreBaselines<'_> {
+    fn load(&mut self, rule_id: &str) -> Result<Vec<BaselineEntry>, String> {
+        let values = self.0.baseline_load(rule_id).map_err(|e| e.to_string())?;
+        Ok(values
+            .into_iter()
+            .map(|v| BaselineEntry {
+                group: v.group,
+                value: v.value,
+                first_ms: v.first_ms,
+            })
+            .collect())
+    }
+
+    fn insert(&mut self, rule_id: &str, entries: &[BaselineEntry]) -> Result<(), String> {
+        let values: Vec<vigil_store::BaselineValue> = entries
+            .iter()
+            .map(|e| vigil_store::BaselineValue {
+                group: e.group.clone(),
+                value: e.value.clone(),
+                first_ms: e.first_ms,
+            })
+            .collect();
+        self.0
+            .baseline_insert_many(rule_id, &values)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
