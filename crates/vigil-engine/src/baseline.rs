@@ -103,7 +103,7 @@ fn judge_rule(
         .map(|e| (e.group, e.value))
         .collect();
     let mut learned = Vec::new();
-    let mut findings = Vec::new();
+    let mut fresh = Vec::new();
     for candidate in candidates {
         if !known.insert((candidate.group.clone(), candidate.value.clone())) {
             continue;
@@ -116,44 +116,115 @@ fn judge_rule(
         let training = candidate.time_ms < training_end
             || train_until_ms.is_some_and(|until| candidate.time_ms < until);
         if !training {
-            findings.push(new_value_finding(rule, spec, candidate));
+            fresh.push(candidate);
         }
     }
     store.insert(&rule.id, &learned)?;
-    Ok(findings)
+    Ok(group_new_values(rule, spec, fresh))
 }
 
-fn new_value_finding(
+/// New values of one group within one dedup window are one finding: a principal calling ten
+/// APIs it never called in an hour is one burst, not ten alerts.
+fn group_new_values(
     rule: &crate::ruleset::LoadedRule,
     spec: &crate::meta::FirstSeen,
-    candidate: FirstSeenCandidate,
+    fresh: Vec<FirstSeenCandidate>,
+) -> Vec<(Finding, Vec<Contribution>)> {
+    let window = rule.meta.window_ms.max(1);
+    let mut groups: Vec<((String, i64), Vec<FirstSeenCandidate>)> = Vec::new();
+    for candidate in fresh {
+        let key = (
+            candidate.group.clone(),
+            candidate.time_ms - candidate.time_ms.rem_euclid(window),
+        );
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push(candidate),
+            None => groups.push((key, vec![candidate])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((group, window_start), members)| {
+            new_values_finding(rule, spec, &group, window_start, members)
+        })
+        .collect()
+}
+
+fn new_values_finding(
+    rule: &crate::ruleset::LoadedRule,
+    spec: &crate::meta::FirstSeen,
+    group: &str,
+    window_start: i64,
+    members: Vec<FirstSeenCandidate>,
 ) -> (Finding, Vec<Contribution>) {
     let mut finding = base_finding(&RuleInfo::of(rule), RuleKind::FirstSeen);
-    let dedup_key = format!("{}|{}={}", candidate.group, spec.field, candidate.value);
-    finding.id = Finding::stable_id(&rule.id, &dedup_key, candidate.time_ms);
+    let dedup_key = format!("{group}|{}", spec.field);
+    finding.id = Finding::stable_id(&rule.id, &dedup_key, window_start);
     finding.dedup_key = dedup_key;
-    finding.window_start_ms = candidate.time_ms;
-    finding.first_seen_ms = candidate.time_ms;
-    finding.last_seen_ms = candidate.time_ms;
-    finding.event_count = 1;
-    if let Some(sample) = &candidate.sample {
-        if let Ok(doc) = sonic_rs::from_str::<vigil_event::Value>(&sample.json) {
-            let event = vigil_event::Event::new(sample.source, doc, sample.origin.clone());
-            let draft = FindingDraft::new(rule, &event, String::new(), String::new(), 0, 1);
-            finding.account = draft.subject.account;
-            finding.region = draft.subject.region;
-            finding.principal = draft.subject.principal;
-            finding.resources = draft.resources.into_iter().collect();
-            finding.source_ips = draft.source_ips.into_iter().collect();
-            finding.log_sources = vec![sample.source];
+    finding.window_start_ms = window_start;
+    finding.first_seen_ms = members
+        .iter()
+        .map(|m| m.time_ms)
+        .min()
+        .unwrap_or(window_start);
+    finding.last_seen_ms = members
+        .iter()
+        .map(|m| m.time_ms)
+        .max()
+        .unwrap_or(window_start);
+    finding.event_count = members.len() as u64;
+    let values: Vec<&str> = members
+        .iter()
+        .map(|m| m.value.as_str())
+        .take(crate::draft::MAX_LISTED)
+        .collect();
+    finding.description = format!(
+        "{}\n\nNew values of {} for {}: {}",
+        finding.description,
+        spec.field,
+        if group.is_empty() { "-" } else { group },
+        values.join(", ")
+    );
+    let mut draft: Option<FindingDraft> = None;
+    for member in &members {
+        let Some(sample) = &member.sample else {
+            continue;
+        };
+        let Ok(doc) = sonic_rs::from_str::<vigil_event::Value>(&sample.json) else {
+            continue;
+        };
+        let event = vigil_event::Event::new(sample.source, doc, sample.origin.clone());
+        match draft.as_mut() {
+            Some(draft) => draft.add_event(rule, &event, FIRST_SEEN_SAMPLES),
+            None => {
+                draft = Some(FindingDraft::new(
+                    rule,
+                    &event,
+                    String::new(),
+                    String::new(),
+                    0,
+                    FIRST_SEEN_SAMPLES,
+                ));
+            }
         }
-        finding.samples = to_sample(sample).into_iter().collect();
+    }
+    if let Some(draft) = draft {
+        finding.account = draft.subject.account;
+        finding.region = draft.subject.region;
+        finding.principal = draft.subject.principal;
+        finding.resources = draft.resources.into_iter().collect();
+        finding.source_ips = draft.source_ips.into_iter().collect();
+        finding.log_sources = draft.sources.into_iter().collect();
+        finding.samples = draft.samples.iter().filter_map(to_sample).collect();
     }
     let contribution = Contribution {
         input: DERIVED_INPUT,
-        count: 1,
-        first_ms: candidate.time_ms,
-        last_ms: candidate.time_ms,
+        count: finding.event_count,
+        first_ms: finding.first_seen_ms,
+        last_ms: finding.last_seen_ms,
     };
     (finding, vec![contribution])
 }
+
+/// Evidence records kept on a first-seen finding.
+const FIRST_SEEN_SAMPLES: usize = 5;

@@ -1,0 +1,247 @@
+//! `vigil detect` end to end.
+
+use crate::common::*;
+
+fn stop_logging_burst(dir: &std::path::Path) {
+    let records: Vec<_> = (0..5)
+        .map(|i| {
+            cloudtrail_record(
+                "StopLogging",
+                "cloudtrail.amazonaws.com",
+                &format!("2026-11-20T10:0{i}:00Z"),
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("trail.json.gz"), gzip(&trail_file(&records))).unwrap();
+}
+
+#[test]
+fn the_example_incident_fires_every_expected_rule() {
+    let run = vigil(&[
+        "detect",
+        "examples/incident/logs",
+        "--intel",
+        "examples/intel",
+        "--geoip",
+        "examples/intel/geo.csv",
+        "--store",
+        "none",
+        "--format",
+        "jsonl",
+        "--no-progress",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let fired: std::collections::BTreeSet<String> = run
+        .jsonl()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap().to_string())
+        .collect();
+    let expected = std::fs::read_to_string(repo().join("examples/incident/expected.txt")).unwrap();
+    let expected: Vec<&str> = expected
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(expected.len() >= 5, "expected.txt lists too few rules");
+    let missing: Vec<_> = expected.iter().filter(|id| !fired.contains(**id)).collect();
+    assert!(
+        missing.is_empty(),
+        "rules that did not fire: {missing:?}\nfired: {fired:?}"
+    );
+    let (read, evaluated, rejected) = run.counts();
+    assert_eq!(read, evaluated + rejected);
+    assert_eq!(
+        rejected, 0,
+        "the example has no bad records: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_burst_is_one_finding_with_a_count_and_jsonl_carries_the_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    stop_logging_burst(dir.path());
+    let run = vigil_in(
+        dir.path(),
+        &["detect", ".", "--store", "none", "--format", "jsonl"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let findings = run.jsonl();
+    let stop: Vec<_> = findings
+        .iter()
+        .filter(|f| {
+            f["title"]
+                .as_str()
+                .unwrap_or("")
+                .to_lowercase()
+                .contains("logging")
+        })
+        .collect();
+    assert!(!stop.is_empty(), "no logging finding in {findings:?}");
+    let finding = stop[0];
+    assert_eq!(finding["event_count"], 5);
+    for key in [
+        "id",
+        "rule_id",
+        "tags",
+        "samples",
+        "severity",
+        "first_seen",
+        "last_seen",
+    ] {
+        assert!(finding.get(key).is_some(), "{key} missing in {finding}");
+    }
+    assert_eq!(finding["samples"][0]["record"]["eventName"], "StopLogging");
+}
+
+#[test]
+fn detecting_the_same_input_twice_leaves_the_same_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    stop_logging_burst(dir.path());
+    let args = [
+        "detect",
+        "trail.json.gz",
+        "--store",
+        "store.sqlite",
+        "--format",
+        "jsonl",
+    ];
+    let first = vigil_in(dir.path(), &args, None);
+    let second = vigil_in(dir.path(), &args, None);
+    assert_eq!(
+        (first.code, second.code),
+        (0, 0),
+        "{}{}",
+        first.stderr,
+        second.stderr
+    );
+    let list = vigil_in(
+        dir.path(),
+        &[
+            "findings",
+            "--store",
+            "store.sqlite",
+            "list",
+            "--format",
+            "jsonl",
+        ],
+        None,
+    );
+    let stored = list.jsonl();
+    assert_eq!(stored.len(), first.jsonl().len(), "{}", list.stderr);
+    let counts: Vec<_> = stored
+        .iter()
+        .map(|f| f["event_count"].as_u64().unwrap())
+        .collect();
+    assert!(counts.contains(&5), "counts doubled or lost: {counts:?}");
+}
+
+#[test]
+fn output_does_not_depend_on_the_number_of_threads() {
+    let samples = aws_samples();
+    let samples = samples.to_str().unwrap();
+    let rules = sigmahq_rules();
+    let run = |threads: &str| {
+        vigil(&[
+            "detect",
+            samples,
+            "--rules",
+            rules.to_str().unwrap(),
+            "--store",
+            "none",
+            "--format",
+            "jsonl",
+            "--threads",
+            threads,
+        ])
+    };
+    let one = run("1");
+    let two = run("2");
+    assert!(!one.stdout.is_empty(), "{}", one.stderr);
+    assert_eq!(one.stdout, two.stdout);
+}
+
+#[test]
+fn stdin_is_an_input() {
+    let record = cloudtrail_record(
+        "DeleteTrail",
+        "cloudtrail.amazonaws.com",
+        "2026-11-20T10:00:00Z",
+    );
+    let line = format!("{record}\n");
+    let run = vigil_in(
+        &repo(),
+        &["detect", "-", "--store", "none", "--format", "jsonl"],
+        Some(line.as_bytes()),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        !run.jsonl().is_empty(),
+        "DeleteTrail should fire: {}",
+        run.stderr
+    );
+    assert_eq!(run.counts(), (1, 1, 0));
+}
+
+#[test]
+fn fail_on_sets_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    stop_logging_burst(dir.path());
+    let args = |level: &'static str| {
+        [
+            "detect",
+            ".",
+            "--store",
+            "none",
+            "--format",
+            "jsonl",
+            "--fail-on",
+            level,
+        ]
+    };
+    assert_eq!(vigil_in(dir.path(), &args("informational"), None).code, 1);
+    let quiet = tempfile::tempdir().unwrap();
+    let benign = cloudtrail_record(
+        "DescribeInstances",
+        "ec2.amazonaws.com",
+        "2026-11-20T10:00:00Z",
+    );
+    std::fs::write(quiet.path().join("t.json"), trail_file(&[benign])).unwrap();
+    assert_eq!(vigil_in(quiet.path(), &args("high"), None).code, 0);
+}
+
+#[test]
+fn usage_and_io_errors_exit_with_2() {
+    assert_eq!(
+        vigil(&["detect", "no/such/path", "--store", "none"]).code,
+        2
+    );
+    assert_eq!(
+        vigil(&["detect", "--format", "xml", "examples", "--store", "none"]).code,
+        2
+    );
+    assert_eq!(vigil(&["frobnicate"]).code, 2);
+}
+
+#[test]
+fn every_output_format_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    stop_logging_burst(dir.path());
+    for format in ["table", "jsonl", "asff", "ocsf"] {
+        let run = vigil_in(
+            dir.path(),
+            &["detect", ".", "--store", "none", "--format", format],
+            None,
+        );
+        assert_eq!(run.code, 0, "{format}: {}", run.stderr);
+        assert!(!run.stdout.trim().is_empty(), "{format} printed nothing");
+    }
+    let asff = vigil_in(
+        dir.path(),
+        &["detect", ".", "--store", "none", "--format", "asff"],
+        None,
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&asff.stdout).unwrap();
+    assert_eq!(parsed[0]["SchemaVersion"], "2018-10-08");
+}
