@@ -13,6 +13,9 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug). VIGIL_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Configuration file (default: $VIGIL_CONFIG, else ./vigil.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -59,9 +62,10 @@ pub struct RuleArgs {
 /// Where findings are kept.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    /// SQLite store file, or `none` to keep nothing.
-    #[arg(long, env = "VIGIL_STORE", default_value = "vigil-data/vigil.sqlite")]
-    pub store: String,
+    /// SQLite store file, or `none` to keep nothing
+    /// (default: the configuration's `store`, else vigil-data/vigil.sqlite).
+    #[arg(long, env = "VIGIL_STORE")]
+    pub store: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -17,19 +17,21 @@ use vigil_store::{FindingContribution, SqliteStore, Store};
 
 use crate::cli::DetectArgs;
 use crate::cmd::{store_path, EXIT_CLEAN, EXIT_FINDINGS};
+use crate::config::Config;
 use crate::progress::ProgressDisplay;
 
-pub fn run(args: DetectArgs) -> anyhow::Result<u8> {
+pub fn run(args: DetectArgs, config: &Config) -> anyhow::Result<u8> {
+    let store_setting = args.store.resolve(config);
     let format = output_format(args.format.as_deref())?;
     let fail_on = args.fail_on.as_deref().map(parse_severity).transpose()?;
     let train_until_ms = args.train_until.as_deref().map(parse_time).transpose()?;
     let started = Instant::now();
-    let set = RuleSet::load(&args.rules.options()?);
+    let set = RuleSet::load(&args.rules.options(config)?);
     for problem in &set.problems {
         eprintln!("vigil: rule not loaded: {problem}");
     }
     let inputs = vigil_input::expand(&args.paths).context("reading the input paths")?;
-    let mut store = match store_path(&args.store.store)? {
+    let mut store = match store_path(&store_setting)? {
         Some(path) => Some(
             SqliteStore::open(&path)
                 .with_context(|| format!("opening the store {}", path.display()))?,
@@ -68,7 +70,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<u8> {
             ),
         }
     };
-    let rejects_path = write_rejects(&args, &detection)?;
+    let rejects_path = write_rejects(&args, &store_setting, &detection)?;
     let stored = match store.as_mut() {
         Some(store) => Some(persist(store, &detection)?),
         None => None,
@@ -159,13 +161,17 @@ fn write_findings(findings: &[&Finding], format: Format) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_rejects(args: &DetectArgs, detection: &Detection) -> anyhow::Result<Option<PathBuf>> {
+fn write_rejects(
+    args: &DetectArgs,
+    store_setting: &str,
+    detection: &Detection,
+) -> anyhow::Result<Option<PathBuf>> {
     if detection.rejects.is_empty() {
         return Ok(None);
     }
     let path = match &args.rejects {
         Some(path) => path.clone(),
-        None => match store_path(&args.store.store)? {
+        None => match store_path(store_setting)? {
             Some(store) => store.with_file_name("rejects.jsonl"),
             None => PathBuf::from("vigil-rejects.jsonl"),
         },

@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use vigil_engine::RuleSetOptions;
 
-use crate::cli::{Cli, Command, RuleArgs};
+use crate::cli::{Cli, Command, RuleArgs, StoreArgs};
+use crate::config::Config;
+
+/// The store used when neither `--store` nor the configuration names one.
+pub const DEFAULT_STORE: &str = "vigil-data/vigil.sqlite";
 
 /// Exit code: nothing at or above `--fail-on`.
 pub const EXIT_CLEAN: u8 = 0;
@@ -18,11 +22,12 @@ pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let config = Config::discover(cli.config.as_deref())?;
     match cli.command {
-        Command::Detect(args) => detect::run(args),
-        Command::Rules { command } => rules::run(command),
+        Command::Detect(args) => detect::run(args, &config),
+        Command::Rules { command } => rules::run(command, &config),
         Command::Findings { store, command } => {
-            let path = store_path(&store.store)?
+            let path = store_path(&store.resolve(&config))?
                 .context("`vigil findings` needs a store; --store none has nothing to show")?;
             let code = findings::run(command, &path)?;
             Ok(u8::try_from(code).unwrap_or(2))
@@ -43,15 +48,30 @@ pub fn store_path(store: &str) -> anyhow::Result<Option<PathBuf>> {
     Ok(Some(path))
 }
 
+impl StoreArgs {
+    /// `--store`, else the configuration's store, else [`DEFAULT_STORE`].
+    pub fn resolve(&self, config: &Config) -> String {
+        self.store
+            .clone()
+            .or_else(|| config.store.clone())
+            .unwrap_or_else(|| DEFAULT_STORE.to_string())
+    }
+}
+
 impl RuleArgs {
-    /// The rule set options these arguments describe.
-    pub fn options(&self) -> anyhow::Result<RuleSetOptions> {
+    /// The rule set options of the configuration with these arguments on top: paths add up,
+    /// `--no-builtin` and `--geoip` override, `--placeholder` values add to the file's.
+    pub fn options(&self, config: &Config) -> anyhow::Result<RuleSetOptions> {
+        let mut placeholders = config.placeholders.clone();
+        for (name, values) in parse_placeholders(&self.placeholders)? {
+            placeholders.entry(name).or_default().extend(values);
+        }
         Ok(RuleSetOptions {
-            builtin: !self.no_builtin,
-            rule_paths: self.rules.clone(),
-            intel_paths: self.intel.clone(),
-            placeholders: parse_placeholders(&self.placeholders)?,
-            geoip: self.geoip.clone(),
+            builtin: !self.no_builtin && config.builtin.unwrap_or(true),
+            rule_paths: config.rules.iter().chain(&self.rules).cloned().collect(),
+            intel_paths: config.intel.iter().chain(&self.intel).cloned().collect(),
+            placeholders,
+            geoip: self.geoip.clone().or_else(|| config.geoip.clone()),
         })
     }
 }

@@ -7,15 +7,16 @@ use vigil_engine::{selftest, RuleSet};
 
 use crate::cli::RulesCommand;
 use crate::cmd::{EXIT_CLEAN, EXIT_FINDINGS};
+use crate::config::Config;
 
-pub fn run(command: RulesCommand) -> anyhow::Result<u8> {
+pub fn run(command: RulesCommand, config: &Config) -> anyhow::Result<u8> {
     match command {
-        RulesCommand::List { rules, json } => list(&RuleSet::load(&rules.options()?), json),
-        RulesCommand::Lint { rules } => Ok(lint(&RuleSet::load(&rules.options()?))),
+        RulesCommand::List { rules, json } => list(&RuleSet::load(&rules.options(config)?), json),
+        RulesCommand::Lint { rules } => Ok(lint(&RuleSet::load(&rules.options(config)?))),
         RulesCommand::Test {
             rules,
             verbose_tests,
-        } => Ok(test(&RuleSet::load(&rules.options()?), verbose_tests)),
+        } => Ok(test(&RuleSet::load(&rules.options(config)?), verbose_tests)),
     }
 }
 

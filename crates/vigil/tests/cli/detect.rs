@@ -245,3 +245,105 @@ fn every_output_format_renders() {
     let parsed: serde_json::Value = serde_json::from_str(&asff.stdout).unwrap();
     assert_eq!(parsed[0]["SchemaVersion"], "2018-10-08");
 }
+
+/// A DescribeInstances call in `region` at `time` (readOnly, so only the region baseline
+/// looks at it).
+fn call_in(region: &str, time: &str) -> serde_json::Value {
+    let mut record = cloudtrail_record("DescribeInstances", "ec2.amazonaws.com", time);
+    record["awsRegion"] = serde_json::json!(region);
+    record["readOnly"] = serde_json::json!(true);
+    record
+}
+
+fn region_findings(run: &Run) -> Vec<serde_json::Value> {
+    run.jsonl()
+        .into_iter()
+        .filter(|f| {
+            f["title"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Region The Account Never Used")
+        })
+        .collect()
+}
+
+#[test]
+fn first_seen_baselines_persist_in_the_store_and_fire_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let history: Vec<_> = (1..=9)
+        .map(|day| call_in("us-east-1", &format!("2026-11-0{day}T10:00:00Z")))
+        .collect();
+    std::fs::write(p.join("history.json"), trail_file(&history)).unwrap();
+    let args = |file: &'static str| {
+        [
+            "detect",
+            file,
+            "--store",
+            "s.sqlite",
+            "--format",
+            "jsonl",
+            "--train-until",
+            "2026-11-10T00:00:00Z",
+        ]
+    };
+    let learn = vigil_in(p, &args("history.json"), None);
+    assert_eq!(learn.code, 0, "{}", learn.stderr);
+    assert!(region_findings(&learn).is_empty(), "training must not fire");
+
+    std::fs::write(
+        p.join("today.json"),
+        trail_file(&[
+            call_in("us-east-1", "2026-11-20T10:00:00Z"),
+            call_in("ap-southeast-1", "2026-11-20T10:05:00Z"),
+        ]),
+    )
+    .unwrap();
+    let today = vigil_in(p, &args("today.json"), None);
+    let found = region_findings(&today);
+    assert_eq!(found.len(), 1, "{}", today.stderr);
+    assert!(
+        found[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("ap-southeast-1"),
+        "{}",
+        found[0]
+    );
+
+    std::fs::write(
+        p.join("later.json"),
+        trail_file(&[call_in("ap-southeast-1", "2026-11-21T10:00:00Z")]),
+    )
+    .unwrap();
+    let later = vigil_in(p, &args("later.json"), None);
+    assert!(
+        region_findings(&later).is_empty(),
+        "a learned region fired again: {}",
+        later.stdout
+    );
+}
+
+#[test]
+fn expand_placeholders_come_from_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::create_dir(p.join("rules")).unwrap();
+    let rule = "title: Watched API\nid: 0b9f5c1e-8d2a-4f43-9a11-2f6d3c4b5a61\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    eventName|expand: '%watched%'\n  condition: sel\nlevel: high\ntags: [attack.discovery]\n";
+    std::fs::write(p.join("rules/watched.yml"), rule).unwrap();
+    std::fs::write(p.join("vigil.toml"), "builtin = false\nrules = ['rules']\nstore = 'none'\n[placeholders]\nwatched = ['GetSecretValue', 'ListUsers']\n").unwrap();
+    let records = [
+        cloudtrail_record("ListUsers", "iam.amazonaws.com", "2026-11-20T10:00:00Z"),
+        cloudtrail_record("ListRoles", "iam.amazonaws.com", "2026-11-20T10:00:00Z"),
+    ];
+    std::fs::write(p.join("t.json"), trail_file(&records)).unwrap();
+    let run = vigil_in(p, &["detect", "t.json", "--format", "jsonl"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let findings = run.jsonl();
+    assert_eq!(findings.len(), 1, "{}", run.stdout);
+    assert_eq!(findings[0]["samples"][0]["record"]["eventName"], "ListUsers");
+    // Without the configuration the placeholder is unknown and the rule does not load.
+    std::fs::remove_file(p.join("vigil.toml")).unwrap();
+    let bare = vigil_in(p, &["detect", "t.json", "--no-builtin", "--rules", "rules", "--store", "none"], None);
+    assert!(bare.stderr.contains("watched"), "{}", bare.stderr);
+}
