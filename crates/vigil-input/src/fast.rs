@@ -1,0 +1,54 @@
+//! The fast path for arrays of plain records (`Records`, `Findings`, arrays of CloudTrail
+//! records): sonic-rs splits the array (its SIMD skipping beats vigil's own scanner) and each
+//! element is parsed straight into an event. Any element that would not become one event
+//! (malformed, too large, of the wrong type, an envelope or a wrapper) stops the fast path;
+//! the caller then reads the rest with the careful path, which rejects that element with its
+//! position and goes on.
+
+use sonic_rs::Value;
+use vigil_event::Event;
+
+use crate::emit::Emitter;
+use crate::frame::Frame;
+use crate::shape::{classify, Hint, Shape};
+use crate::validate;
+
+/// Reads the array at `open` as records of `hint` for as long as every element becomes an
+/// event. Returns how many elements did, or `None` when all of them did.
+pub(crate) fn read_records(
+    frame: &Frame,
+    open: usize,
+    hint: Hint,
+    cx: &mut Emitter,
+) -> Option<usize> {
+    // Splitting and parsing trust the text to be UTF-8; checking it all at once is nearly free.
+    let Ok(text) = simdutf8::basic::from_utf8(frame.bytes.get(open..).unwrap_or_default()) else {
+        return Some(0);
+    };
+    for (accepted, element) in sonic_rs::to_array_iter(text).enumerate() {
+        let Ok(element) = element else {
+            return Some(accepted);
+        };
+        let raw = element.as_raw_str();
+        if raw.len() > cx.opts.max_record_bytes || !accept(frame, raw, hint, cx) {
+            return Some(accepted);
+        }
+    }
+    None
+}
+
+/// Delivers the record `raw` as an event if it is a valid record; otherwise leaves it.
+fn accept(frame: &Frame, raw: &str, hint: Hint, cx: &mut Emitter) -> bool {
+    let Ok(value) = sonic_rs::from_str::<Value>(raw) else {
+        return false;
+    };
+    let Shape::Record(source) = classify(&value, hint) else {
+        return false;
+    };
+    let Ok(source) = validate::check(source, &value) else {
+        return false;
+    };
+    let origin = cx.origin(frame.record(cx));
+    cx.event(Event::new(source, value, origin));
+    true
+}
