@@ -341,9 +341,24 @@ fn expand_placeholders_come_from_the_configuration() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let findings = run.jsonl();
     assert_eq!(findings.len(), 1, "{}", run.stdout);
-    assert_eq!(findings[0]["samples"][0]["record"]["eventName"], "ListUsers");
+    assert_eq!(
+        findings[0]["samples"][0]["record"]["eventName"],
+        "ListUsers"
+    );
     // Without the configuration the placeholder is unknown and the rule does not load.
     std::fs::remove_file(p.join("vigil.toml")).unwrap();
-    let bare = vigil_in(p, &["detect", "t.json", "--no-builtin", "--rules", "rules", "--store", "none"], None);
+    let bare = vigil_in(
+        p,
+        &[
+            "detect",
+            "t.json",
+            "--no-builtin",
+            "--rules",
+            "rules",
+            "--store",
+            "none",
+        ],
+        None,
+    );
     assert!(bare.stderr.contains("watched"), "{}", bare.stderr);
 }
