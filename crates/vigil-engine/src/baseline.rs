@@ -201,7 +201,6 @@ fn new_values_finding(
                     rule,
                     &event,
                     String::new(),
-                    String::new(),
                     0,
                     FIRST_SEEN_SAMPLES,
                 ));

@@ -56,8 +56,6 @@ pub struct Contribution {
 /// A finding being aggregated.
 #[derive(Debug, Clone)]
 pub struct FindingDraft {
-    pub id: String,
-    pub rule_id: String,
     pub dedup_key: String,
     pub window_start_ms: i64,
     pub first_ms: i64,
@@ -78,15 +76,12 @@ impl FindingDraft {
     pub fn new(
         rule: &LoadedRule,
         event: &Event,
-        id: String,
         dedup_key: String,
         window_start_ms: i64,
         sample_limit: usize,
     ) -> Self {
         let time = event.time_ms.unwrap_or(0);
         let mut draft = FindingDraft {
-            id,
-            rule_id: rule.id.clone(),
             dedup_key,
             window_start_ms,
             first_ms: time,
@@ -121,9 +116,13 @@ impl FindingDraft {
                 principal: common.principal.id().map(str::to_string),
             };
         }
-        add_bounded(&mut self.resources, common.resources.iter().copied());
-        add_bounded(&mut self.source_ips, common.source_ip);
-        if rule.rule.uses_lists() {
+        for resource in &common.resources {
+            add_str(&mut self.resources, resource);
+        }
+        if let Some(ip) = common.source_ip {
+            add_str(&mut self.source_ips, ip);
+        }
+        if rule.uses_lists {
             for hit in rule.rule.explain(event).intel_hits {
                 self.intel.insert((hit.field, hit.list, hit.entry));
             }
@@ -169,7 +168,45 @@ impl FindingDraft {
         for sample in other.samples {
             self.push_sample(sample, sample_limit);
         }
-        self.contributions.extend(other.contributions);
+        for contribution in other.contributions {
+            match self
+                .contributions
+                .iter_mut()
+                .find(|c| c.input == contribution.input)
+            {
+                Some(mine) => {
+                    mine.count += contribution.count;
+                    mine.first_ms = mine.first_ms.min(contribution.first_ms);
+                    mine.last_ms = mine.last_ms.max(contribution.last_ms);
+                }
+                None => self.contributions.push(contribution),
+            }
+        }
+    }
+
+    /// Records that everything in this draft so far came from input `input`.
+    pub fn attribute_to(&mut self, input: usize) {
+        self.contributions = vec![Contribution {
+            input,
+            count: self.count,
+            first_ms: self.first_ms,
+            last_ms: self.last_ms,
+        }];
+    }
+}
+
+/// Adds `item` to a bounded set without allocating when it is already there or would be
+/// dropped at once (the hot path of a burst).
+fn add_str(set: &mut BTreeSet<String>, item: &str) {
+    if set.contains(item) {
+        return;
+    }
+    if set.len() >= MAX_LISTED && set.last().is_some_and(|last| item >= last.as_str()) {
+        return;
+    }
+    set.insert(item.to_string());
+    if set.len() > MAX_LISTED {
+        set.pop_last();
     }
 }
 
@@ -197,8 +234,6 @@ mod tests {
 
     fn draft(samples: &[(i64, u64)], resources: &[&str]) -> FindingDraft {
         let mut draft = FindingDraft {
-            id: "x".into(),
-            rule_id: "r".into(),
             dedup_key: "k".into(),
             window_start_ms: 0,
             first_ms: samples.iter().map(|s| s.0).min().unwrap_or(0),
@@ -237,6 +272,35 @@ mod tests {
         assert_eq!(ab.resources, ba.resources);
         let times: Vec<_> = ab.samples.iter().map(|s| s.time_ms.unwrap()).collect();
         assert_eq!(times, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn contributions_of_one_input_combine() {
+        let mut a = draft(&[(5, 1)], &[]);
+        a.attribute_to(0);
+        let mut b = draft(&[(1, 2), (9, 3)], &[]);
+        b.attribute_to(0);
+        let mut c = draft(&[(4, 4)], &[]);
+        c.attribute_to(1);
+        a.merge(b, 3);
+        a.merge(c, 3);
+        let first = &a.contributions[0];
+        assert_eq!(
+            (first.input, first.count, first.first_ms, first.last_ms),
+            (0, 3, 1, 9)
+        );
+        assert_eq!(a.contributions.len(), 2);
+    }
+
+    #[test]
+    fn adding_a_string_keeps_the_smallest_without_duplicates() {
+        let mut set = BTreeSet::new();
+        for i in (0..40).rev() {
+            add_str(&mut set, &format!("{i:02}"));
+            add_str(&mut set, "05");
+        }
+        assert_eq!(set.len(), MAX_LISTED);
+        assert_eq!(set.last().map(String::as_str), Some("19"));
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod problem;
 mod ruleset;
 mod run;
 pub mod selftest;
+mod table;
 mod worker;
 
 pub use baseline::{BaselineEntry, BaselineStore, MemoryBaselines};
@@ -40,3 +41,4 @@ pub use output::{Detection, Totals, DERIVED_INPUT};
 pub use problem::RuleProblem;
 pub use ruleset::{rule_key, LoadedRule, RuleSet, RuleSetOptions};
 pub use run::{detect, DetectOptions, Progress};
+pub use table::DEFAULT_KEYS_PER_WINDOW;

@@ -1,12 +1,12 @@
 //! Turning drafts into findings, and the result of a run.
 
-use rustc_hash::FxHashMap;
 use serde_json::value::RawValue;
 use vigil_findings::{Finding, IntelMatch, RuleKind, Sample, Severity, Status};
 use vigil_input::{FileReport, Input, Reject};
 
 use crate::draft::{Contribution, FindingDraft, SampleRecord};
 use crate::ruleset::{LoadedRule, RuleSet};
+use crate::table::DraftTable;
 
 /// Contribution input index used for findings derived from the whole run (correlations,
 /// first-seen), which belong to no single input.
@@ -61,23 +61,27 @@ impl Detection {
 
 pub(crate) fn standalone_findings(
     set: &RuleSet,
-    drafts: FxHashMap<String, FindingDraft>,
+    table: DraftTable,
+    keys_per_window: usize,
 ) -> Vec<(Finding, Vec<Contribution>)> {
-    let by_id: FxHashMap<&str, &LoadedRule> = set
-        .rules
-        .iter()
-        .map(|rule| (rule.id.as_str(), rule))
-        .collect();
-    drafts
-        .into_values()
-        .filter_map(|draft| {
-            let rule = by_id.get(draft.rule_id.as_str())?;
-            Some(finding_from_draft(rule, draft))
+    table
+        .into_drafts()
+        .filter_map(|(index, draft, overflow)| {
+            let rule = set.rules.get(index as usize)?;
+            Some(finding_from_draft(rule, draft, overflow, keys_per_window))
         })
         .collect()
 }
 
-fn finding_from_draft(rule: &LoadedRule, draft: FindingDraft) -> (Finding, Vec<Contribution>) {
+/// The dedup key of the finding that holds a flooding rule's matches beyond the first keys.
+pub const OVERFLOW_KEY: &str = "(overflow)";
+
+fn finding_from_draft(
+    rule: &LoadedRule,
+    draft: FindingDraft,
+    overflow: bool,
+    keys_per_window: usize,
+) -> (Finding, Vec<Contribution>) {
     let intel = draft
         .intel
         .into_iter()
@@ -89,8 +93,20 @@ fn finding_from_draft(rule: &LoadedRule, draft: FindingDraft) -> (Finding, Vec<C
         RuleKind::ThreatIntel
     };
     let mut finding = base_finding(&RuleInfo::of(rule), kind);
-    finding.id = draft.id;
-    finding.dedup_key = draft.dedup_key;
+    let key = if overflow {
+        OVERFLOW_KEY.to_string()
+    } else {
+        draft.dedup_key
+    };
+    if overflow {
+        finding.description = format!(
+            "More than {keys_per_window} distinct principals/resources matched this rule in one \
+             window; the matches of all the others are counted in this one finding.\n\n{}",
+            finding.description
+        );
+    }
+    finding.id = Finding::stable_id(&rule.id, &key, draft.window_start_ms);
+    finding.dedup_key = key;
     finding.window_start_ms = draft.window_start_ms;
     finding.first_seen_ms = draft.first_ms;
     finding.last_seen_ms = draft.last_ms;

@@ -38,6 +38,8 @@ pub struct LoadedRule {
     pub id: String,
     pub rule: Rule,
     pub meta: RuleMeta,
+    /// Whether the rule uses threat-intel lists (then matches are explained).
+    pub uses_lists: bool,
     /// Whether a match is a finding on its own (false for a base rule that only feeds
     /// correlations without `generate: true`).
     pub standalone: bool,
@@ -108,6 +110,7 @@ impl RuleSet {
                     }
                     loaded.push(LoadedRule {
                         id: rule_key(&rule),
+                        uses_lists: rule.uses_lists(),
                         rule,
                         meta,
                         standalone: true,

@@ -11,9 +11,10 @@ use vigil_input::{FileReport, Input, ReadOptions, Reject};
 
 use crate::baseline::{self, BaselineStore};
 use crate::correlate;
-use crate::draft::{Contribution, FindingDraft, SampleRecord};
+use crate::draft::SampleRecord;
 use crate::output::{self, Detection, Totals};
 use crate::ruleset::RuleSet;
+use crate::table::DraftTable;
 use crate::worker::{FilePartial, FileWorker, FirstSeenCandidate};
 
 /// How to run.
@@ -27,6 +28,9 @@ pub struct DetectOptions {
     pub samples_per_finding: usize,
     /// Events before this time only train first-seen baselines.
     pub train_until_ms: Option<i64>,
+    /// Dedup keys of one rule in one window that get a finding of their own; the matches of
+    /// the others are folded into one overflow finding (see `table.rs`).
+    pub keys_per_window: usize,
 }
 
 impl Default for DetectOptions {
@@ -36,6 +40,7 @@ impl Default for DetectOptions {
             read: ReadOptions::default(),
             samples_per_finding: 5,
             train_until_ms: None,
+            keys_per_window: crate::table::DEFAULT_KEYS_PER_WINDOW,
         }
     }
 }
@@ -50,7 +55,7 @@ pub struct Progress {
 /// Everything merged from the files, before correlation and baselines.
 #[derive(Default)]
 pub(crate) struct Merged {
-    pub drafts: FxHashMap<String, FindingDraft>,
+    pub drafts: DraftTable,
     pub observations: Vec<vigil_correlation::Observation>,
     pub correlation_samples: FxHashMap<Origin, SampleRecord>,
     pub first_seen: FxHashMap<(u32, String, String), FirstSeenCandidate>,
@@ -86,12 +91,13 @@ fn evaluate_files(
             scope.spawn(|| loop {
                 let at = next.fetch_add(1, Ordering::Relaxed);
                 let Some(input) = inputs.get(at) else { break };
-                let mut worker = FileWorker::new(set, options.samples_per_finding);
+                let mut worker =
+                    FileWorker::new(set, options.samples_per_finding, options.keys_per_window);
                 let report = vigil_input::read_input(input, &options.read, &mut worker);
                 progress
                     .records
                     .fetch_add(report.records_read, Ordering::Relaxed);
-                merge_partial(&merged, worker.partial, at, options.samples_per_finding);
+                merge_partial(&merged, worker.partial, at, options);
                 if let Ok(mut reports) = reports.lock() {
                     reports[at] = Some(report);
                 }
@@ -108,26 +114,23 @@ fn evaluate_files(
     (merged, reports)
 }
 
-fn merge_partial(merged: &Mutex<Merged>, partial: FilePartial, input: usize, samples: usize) {
+fn merge_partial(
+    merged: &Mutex<Merged>,
+    mut partial: FilePartial,
+    input: usize,
+    options: &DetectOptions,
+) {
+    for window in partial.drafts.windows.values_mut() {
+        let drafts = window.keyed.values_mut().chain(window.overflow.as_mut());
+        drafts.for_each(|draft| draft.attribute_to(input));
+    }
     let Ok(mut merged) = merged.lock() else {
         return;
     };
     merged.evaluated += partial.evaluated;
     merged.matches += partial.matches;
-    for (id, mut draft) in partial.drafts {
-        draft.contributions = vec![Contribution {
-            input,
-            count: draft.count,
-            first_ms: draft.first_ms,
-            last_ms: draft.last_ms,
-        }];
-        match merged.drafts.get_mut(&id) {
-            Some(existing) => existing.merge(draft, samples),
-            None => {
-                merged.drafts.insert(id, draft);
-            }
-        }
-    }
+    let (cap, samples) = (options.keys_per_window, options.samples_per_finding);
+    merged.drafts.merge(partial.drafts, cap, samples);
     merged.observations.extend(partial.observations);
     merged
         .correlation_samples
@@ -152,7 +155,11 @@ fn finish(
     mut merged: Merged,
     reports: Vec<Option<FileReport>>,
 ) -> Detection {
-    let mut findings = output::standalone_findings(set, std::mem::take(&mut merged.drafts));
+    let mut findings = output::standalone_findings(
+        set,
+        std::mem::take(&mut merged.drafts),
+        options.keys_per_window,
+    );
     findings.extend(correlate::correlation_findings(
         set,
         std::mem::take(&mut merged.observations),

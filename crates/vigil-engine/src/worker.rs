@@ -5,10 +5,11 @@ use rustc_hash::FxHashMap;
 use vigil_event::{Event, FieldLookup, FieldPath, Origin};
 use vigil_input::{RecordSink, Reject};
 
-use crate::draft::{FindingDraft, SampleRecord};
+use crate::draft::SampleRecord;
 use crate::enrich;
 use crate::index::CandidateScratch;
 use crate::ruleset::{LoadedRule, RuleSet};
+use crate::table::DraftTable;
 
 /// A first-seen observation: the earliest event of this run with `value` for `group`.
 #[derive(Debug, Clone)]
@@ -24,8 +25,8 @@ pub struct FirstSeenCandidate {
 /// Everything one file contributed.
 #[derive(Default)]
 pub struct FilePartial {
-    /// Findings of standalone rules, by finding id.
-    pub drafts: FxHashMap<String, FindingDraft>,
+    /// Findings of standalone rules.
+    pub drafts: DraftTable,
     /// Correlation observations.
     pub observations: Vec<vigil_correlation::Observation>,
     /// Samples of correlated events, by origin (bounded per correlation).
@@ -46,15 +47,17 @@ pub struct FileWorker<'a> {
     set: &'a RuleSet,
     scratch: CandidateScratch,
     samples_per_finding: usize,
+    keys_per_window: usize,
     pub partial: FilePartial,
 }
 
 impl<'a> FileWorker<'a> {
-    pub fn new(set: &'a RuleSet, samples_per_finding: usize) -> Self {
+    pub fn new(set: &'a RuleSet, samples_per_finding: usize, keys_per_window: usize) -> Self {
         FileWorker {
             set,
             scratch: CandidateScratch::default(),
             samples_per_finding,
+            keys_per_window,
             partial: FilePartial::default(),
         }
     }
@@ -72,23 +75,23 @@ impl<'a> FileWorker<'a> {
         }
         match &rule.meta.first_seen {
             Some(first_seen) => self.first_seen(index, rule, first_seen, event),
-            None => self.fold(rule, event),
+            None => self.fold(index, rule, event),
         }
     }
 
-    fn fold(&mut self, rule: &LoadedRule, event: &Event) {
+    fn fold(&mut self, index: u32, rule: &LoadedRule, event: &Event) {
         let key = dedup_key(rule, event);
         let time = event.time_ms.unwrap_or(0);
         let window_start = time - time.rem_euclid(rule.meta.window_ms.max(1));
-        let id = vigil_findings::Finding::stable_id(&rule.id, &key, window_start);
-        let limit = self.samples_per_finding;
-        match self.partial.drafts.get_mut(&id) {
-            Some(draft) => draft.add_event(rule, event, limit),
-            None => {
-                let draft = FindingDraft::new(rule, event, id.clone(), key, window_start, limit);
-                self.partial.drafts.insert(id, draft);
-            }
-        }
+        self.partial.drafts.add_match(
+            index,
+            rule,
+            window_start,
+            &key,
+            event,
+            self.keys_per_window,
+            self.samples_per_finding,
+        );
     }
 
     fn observe(&mut self, index: usize, event: &Event) {
@@ -170,13 +173,19 @@ impl RecordSink for FileWorker<'_> {
     }
 }
 
-/// The dedup key of a match: the rule's `dedup` fields, or principal + first resource.
+/// The dedup key of a match: the rule's `dedup` fields, or principal + first resource. The
+/// principal of an assumed-role session is its role (the session issuer): every session has
+/// its own ARN, and keying on it would make each session of one role a finding of its own.
 pub fn dedup_key(rule: &LoadedRule, event: &Event) -> String {
     match &rule.meta.dedup {
         Some(fields) => joined(event, fields),
         None => {
             let common = event.common();
-            let principal = common.principal.id().unwrap_or("-");
+            let principal = common
+                .principal
+                .issuer
+                .or(common.principal.id())
+                .unwrap_or("-");
             let resource = common.resources.first().copied().unwrap_or("-");
             format!("{principal}|{resource}")
         }
@@ -184,7 +193,7 @@ pub fn dedup_key(rule: &LoadedRule, event: &Event) -> String {
 }
 
 /// The first value of each field as text, joined with `|` (`-` for an absent field).
-pub fn joined(event: &dyn FieldLookup, fields: &[FieldPath]) -> String {
+pub fn joined(event: &Event, fields: &[FieldPath]) -> String {
     let mut out = String::new();
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {
@@ -195,9 +204,22 @@ pub fn joined(event: &dyn FieldLookup, fields: &[FieldPath]) -> String {
     out
 }
 
+/// The virtual field naming who acted, the same way for every session of a role: the role
+/// (session issuer) of an assumed-role session, otherwise the principal's ARN, name or key.
+/// Usable in `vigil.dedup` and `first_seen` (`field` and `group-by`).
+pub const PRINCIPAL_FIELD: &str = "vigil.principal";
+
 /// The first value at `field` as text: strings as they are, other scalars as JSON.
-pub fn scalar_text(event: &dyn FieldLookup, field: &FieldPath) -> Option<String> {
+pub fn scalar_text(event: &Event, field: &FieldPath) -> Option<String> {
     use sonic_rs::JsonValueTrait;
+    if field.as_str() == PRINCIPAL_FIELD {
+        let common = event.common();
+        return common
+            .principal
+            .issuer
+            .or(common.principal.id())
+            .map(str::to_string);
+    }
     let value = event.first(field)?;
     match value.as_str() {
         Some(text) => Some(text.to_string()),

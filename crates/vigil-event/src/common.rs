@@ -15,6 +15,8 @@ pub struct Principal<'a> {
     pub access_key: Option<&'a str>,
     /// A user or session issuer name, when the record names one.
     pub name: Option<&'a str>,
+    /// For a role session, the ARN of the role (or user) that issued it.
+    pub issuer: Option<&'a str>,
 }
 
 impl<'a> Principal<'a> {
@@ -153,6 +155,7 @@ fn cloudtrail(doc: &Value) -> Common<'_> {
             name: id(&["userName"])
                 .or_else(|| id(&["sessionContext", "sessionIssuer", "userName"]))
                 .or_else(|| str_at(doc, &["additionalEventData", "UserName"])),
+            issuer: id(&["sessionContext", "sessionIssuer", "arn"]),
         },
         source_ip: str_at(doc, &["sourceIPAddress"]),
         user_agent: str_at(doc, &["userAgent"]),
@@ -244,6 +247,7 @@ fn guardduty(doc: &Value) -> Common<'_> {
             kind: at(&["accessKeyDetails", "userType"]),
             access_key: at(&["accessKeyDetails", "accessKeyId"]),
             name: at(&["accessKeyDetails", "userName"]),
+            issuer: None,
         },
         source_ip: remote_ip,
         resources,

@@ -100,6 +100,11 @@ pub struct DetectArgs {
     /// Evidence records kept per finding.
     #[arg(long, default_value_t = 5)]
     pub samples: usize,
+    /// Flood guard: at most this many principal/resource keys of one rule in one dedup window
+    /// get a finding of their own; the matches of the others are counted in one overflow
+    /// finding for that rule and window.
+    #[arg(long, default_value_t = vigil_engine::DEFAULT_KEYS_PER_WINDOW)]
+    pub max_keys_per_window: usize,
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,

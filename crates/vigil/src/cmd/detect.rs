@@ -48,6 +48,7 @@ pub fn run(args: DetectArgs, config: &Config) -> anyhow::Result<u8> {
             ..ReadOptions::default()
         },
         samples_per_finding: args.samples,
+        keys_per_window: args.max_keys_per_window.max(1),
         train_until_ms,
     };
     let progress = Arc::new(Progress::default());

@@ -73,6 +73,11 @@ fn list(set: &RuleSet, json: bool) -> anyhow::Result<u8> {
         set.correlations.len(),
         set.problems.len()
     );
+    for (source, keyed, always) in set.index.stats() {
+        if keyed + always > 0 {
+            eprintln!("vigil: {source}: {keyed} rules reached through the index, {always} tried on every event");
+        }
+    }
     for problem in &set.problems {
         eprintln!("vigil: rule not loaded: {problem}");
     }
