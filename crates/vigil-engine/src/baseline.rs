@@ -195,11 +195,12 @@ fn new_values_finding(
         };
         let event = vigil_event::Event::new(sample.source, doc, sample.origin.clone());
         match draft.as_mut() {
-            Some(draft) => draft.add_event(rule, &event, FIRST_SEEN_SAMPLES),
+            Some(draft) => draft.add_event(rule, &event, &event.common(), FIRST_SEEN_SAMPLES),
             None => {
                 draft = Some(FindingDraft::new(
                     rule,
                     &event,
+                    &event.common(),
                     String::new(),
                     0,
                     FIRST_SEEN_SAMPLES,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use vigil_event::{Event, LogSource, Origin};
+use vigil_event::{Common, Event, LogSource, Origin};
 
 use crate::ruleset::LoadedRule;
 
@@ -76,6 +76,7 @@ impl FindingDraft {
     pub fn new(
         rule: &LoadedRule,
         event: &Event,
+        common: &Common<'_>,
         dedup_key: String,
         window_start_ms: i64,
         sample_limit: usize,
@@ -96,18 +97,23 @@ impl FindingDraft {
             samples: Vec::new(),
             contributions: Vec::new(),
         };
-        draft.add_event(rule, event, sample_limit);
+        draft.add_event(rule, event, common, sample_limit);
         draft
     }
 
     /// Folds one more matching event in.
-    pub fn add_event(&mut self, rule: &LoadedRule, event: &Event, sample_limit: usize) {
+    pub fn add_event(
+        &mut self,
+        rule: &LoadedRule,
+        event: &Event,
+        common: &Common<'_>,
+        sample_limit: usize,
+    ) {
         let time = event.time_ms.unwrap_or(0);
         self.count += 1;
         self.first_ms = self.first_ms.min(time);
         self.last_ms = self.last_ms.max(time);
         self.sources.insert(event.source);
-        let common = event.common();
         if (time, &event.origin) < (self.earliest.0, &self.earliest.1) {
             self.earliest = (time, event.origin.clone());
             self.subject = Subject {

@@ -121,7 +121,8 @@ fn merge_partial(
     options: &DetectOptions,
 ) {
     for window in partial.drafts.windows.values_mut() {
-        let drafts = window.keyed.values_mut().chain(window.overflow.as_mut());
+        let keyed = window.keyed.values_mut().map(|(_, draft)| draft);
+        let drafts = keyed.chain(window.overflow.as_mut());
         drafts.for_each(|draft| draft.attribute_to(input));
     }
     let Ok(mut merged) = merged.lock() else {

@@ -7,10 +7,8 @@
 //! table applies the same rule as the run's, so a key evicted from a file's table would be
 //! evicted from the run's too, and counts always add up: every match is in exactly one draft.
 
-use std::collections::BTreeMap;
-
 use rustc_hash::FxHashMap;
-use vigil_event::Event;
+use vigil_event::{Common, Event};
 
 use crate::draft::FindingDraft;
 use crate::ruleset::LoadedRule;
@@ -18,14 +16,14 @@ use crate::ruleset::LoadedRule;
 /// Default number of dedup keys of one rule in one window that get a finding of their own.
 pub const DEFAULT_KEYS_PER_WINDOW: usize = 100;
 
-/// A dedup key with its stable hash, ordered by hash first.
-pub type KeyOf = (u64, Box<str>);
-
-/// The drafts of one rule in one dedup window.
+/// The drafts of one rule in one dedup window: by dedup key, each with the key's stable hash
+/// (keys are ranked by (hash, key) for the flood guard).
 #[derive(Debug, Default)]
 pub struct WindowDrafts {
-    pub keyed: BTreeMap<KeyOf, FindingDraft>,
+    pub keyed: FxHashMap<Box<str>, (u64, FindingDraft)>,
     pub overflow: Option<FindingDraft>,
+    /// The largest kept key once the window is full (recomputed after an eviction).
+    largest: Option<(u64, Box<str>)>,
 }
 
 /// Drafts by (rule index, window start).
@@ -52,27 +50,40 @@ impl DraftTable {
         window_start: i64,
         key: &str,
         event: &Event,
+        common: &Common<'_>,
         cap: usize,
         samples: usize,
     ) {
         let window = self.windows.entry((rule_index, window_start)).or_default();
-        let lookup = (stable_hash(key), Box::<str>::from(key));
-        if let Some(draft) = window.keyed.get_mut(&lookup) {
-            draft.add_event(rule, event, samples);
+        if let Some((_, draft)) = window.keyed.get_mut(key) {
+            draft.add_event(rule, event, common, samples);
             return;
         }
-        let draft = FindingDraft::new(rule, event, key.to_string(), window_start, samples);
-        window.admit(lookup, draft, cap, samples);
+        let hash = stable_hash(key);
+        if window.keyed.len() >= cap && !window.ranks_below_largest(hash, key) {
+            // The hot path of a flood: straight into the overflow, no draft of its own.
+            match window.overflow.as_mut() {
+                Some(overflow) => overflow.add_event(rule, event, common, samples),
+                None => {
+                    let draft =
+                        FindingDraft::new(rule, event, common, key.into(), window_start, samples);
+                    window.overflow = Some(draft);
+                }
+            }
+            return;
+        }
+        let draft = FindingDraft::new(rule, event, common, key.to_string(), window_start, samples);
+        window.admit(key.into(), hash, draft, cap, samples);
     }
 
     /// Merges another table (a file's) into this one.
     pub fn merge(&mut self, other: DraftTable, cap: usize, samples: usize) {
         for (slot, theirs) in other.windows {
             let ours = self.windows.entry(slot).or_default();
-            for (key, draft) in theirs.keyed {
+            for (key, (hash, draft)) in theirs.keyed {
                 match ours.keyed.get_mut(&key) {
-                    Some(existing) => existing.merge(draft, samples),
-                    None => ours.admit(key, draft, cap, samples),
+                    Some((_, existing)) => existing.merge(draft, samples),
+                    None => ours.admit(key, hash, draft, cap, samples),
                 }
             }
             if let Some(overflow) = theirs.overflow {
@@ -84,31 +95,47 @@ impl DraftTable {
     /// Every draft, with whether it is an overflow draft.
     pub fn into_drafts(self) -> impl Iterator<Item = (u32, FindingDraft, bool)> {
         self.windows.into_iter().flat_map(|((rule, _), window)| {
-            let keyed = window.keyed.into_values().map(move |d| (rule, d, false));
+            let keyed = window
+                .keyed
+                .into_values()
+                .map(move |(_, d)| (rule, d, false));
             keyed.chain(window.overflow.map(|d| (rule, d, true)))
         })
     }
 }
 
 impl WindowDrafts {
+    /// Whether (hash, key) ranks below the largest kept key of a full window.
+    fn ranks_below_largest(&mut self, hash: u64, key: &str) -> bool {
+        if self.largest.is_none() {
+            self.largest = self
+                .keyed
+                .iter()
+                .map(|(k, (h, _))| (*h, k))
+                .max()
+                .map(|(h, k)| (h, k.clone()));
+        }
+        self.largest
+            .as_ref()
+            .is_some_and(|(big_hash, big_key)| (hash, key) < (*big_hash, big_key.as_ref()))
+    }
+
     /// Adds a draft for a key not in the table yet, keeping the `cap` smallest keys.
-    fn admit(&mut self, key: KeyOf, draft: FindingDraft, cap: usize, samples: usize) {
+    fn admit(&mut self, key: Box<str>, hash: u64, draft: FindingDraft, cap: usize, samples: usize) {
         if self.keyed.len() < cap {
-            self.keyed.insert(key, draft);
+            self.keyed.insert(key, (hash, draft));
             return;
         }
-        let evict = self
-            .keyed
-            .last_key_value()
-            .is_some_and(|(largest, _)| key < *largest);
-        if evict {
-            if let Some((_, evicted)) = self.keyed.pop_last() {
+        if !self.ranks_below_largest(hash, &key) {
+            self.spill(draft, samples);
+            return;
+        }
+        if let Some((_, big_key)) = self.largest.take() {
+            if let Some((_, evicted)) = self.keyed.remove(&big_key) {
                 self.spill(evicted, samples);
             }
-            self.keyed.insert(key, draft);
-        } else {
-            self.spill(draft, samples);
         }
+        self.keyed.insert(key, (hash, draft));
     }
 
     fn spill(&mut self, draft: FindingDraft, samples: usize) {
@@ -152,7 +179,9 @@ mod tests {
                 let mut table = DraftTable::default();
                 for i in 0..(file * 7 + 3) {
                     let key = format!("key-{}", (file * 13 + i * 5) % 30);
-                    table.add_match(0, &rule, 0, &key, &event((file * 100 + i) as u64), cap, 2);
+                    let event = event((file * 100 + i) as u64);
+                    let common = event.common();
+                    table.add_match(0, &rule, 0, &key, &event, &common, cap, 2);
                 }
                 table
             })

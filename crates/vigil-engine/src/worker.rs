@@ -2,7 +2,7 @@
 //! rules that could match, and fold matches into a [`FilePartial`].
 
 use rustc_hash::FxHashMap;
-use vigil_event::{Event, FieldLookup, FieldPath, Origin};
+use vigil_event::{Common, Event, FieldLookup, FieldPath, Origin};
 use vigil_input::{RecordSink, Reject};
 
 use crate::draft::SampleRecord;
@@ -48,6 +48,8 @@ pub struct FileWorker<'a> {
     scratch: CandidateScratch,
     samples_per_finding: usize,
     keys_per_window: usize,
+    /// The dedup key of the current match, reused across matches.
+    key: String,
     pub partial: FilePartial,
 }
 
@@ -58,6 +60,7 @@ impl<'a> FileWorker<'a> {
             scratch: CandidateScratch::default(),
             samples_per_finding,
             keys_per_window,
+            key: String::new(),
             partial: FilePartial::default(),
         }
     }
@@ -80,15 +83,17 @@ impl<'a> FileWorker<'a> {
     }
 
     fn fold(&mut self, index: u32, rule: &LoadedRule, event: &Event) {
-        let key = dedup_key(rule, event);
+        let common = event.common();
+        dedup_key_into(rule, event, &common, &mut self.key);
         let time = event.time_ms.unwrap_or(0);
         let window_start = time - time.rem_euclid(rule.meta.window_ms.max(1));
         self.partial.drafts.add_match(
             index,
             rule,
             window_start,
-            &key,
+            &self.key,
             event,
+            &common,
             self.keys_per_window,
             self.samples_per_finding,
         );
@@ -173,21 +178,19 @@ impl RecordSink for FileWorker<'_> {
     }
 }
 
-/// The dedup key of a match: the rule's `dedup` fields, or principal + first resource. The
-/// principal of an assumed-role session is its role (the session issuer): every session has
-/// its own ARN, and keying on it would make each session of one role a finding of its own.
-pub fn dedup_key(rule: &LoadedRule, event: &Event) -> String {
+/// The dedup key of a match, written into `out`: the rule's `dedup` fields, or principal +
+/// first resource. The principal of an assumed-role session is its role (the session
+/// issuer): every session has its own ARN, and keying on it would make each session of one
+/// role a finding of its own.
+pub fn dedup_key_into(rule: &LoadedRule, event: &Event, common: &Common<'_>, out: &mut String) {
+    out.clear();
     match &rule.meta.dedup {
-        Some(fields) => joined(event, fields),
+        Some(fields) => out.push_str(&joined(event, fields)),
         None => {
-            let common = event.common();
-            let principal = common
-                .principal
-                .issuer
-                .or(common.principal.id())
-                .unwrap_or("-");
-            let resource = common.resources.first().copied().unwrap_or("-");
-            format!("{principal}|{resource}")
+            let principal = common.principal.issuer.or(common.principal.id());
+            out.push_str(principal.unwrap_or("-"));
+            out.push('|');
+            out.push_str(common.resources.first().copied().unwrap_or("-"));
         }
     }
 }

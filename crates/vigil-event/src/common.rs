@@ -126,43 +126,71 @@ const CLOUDTRAIL_RESOURCE_PARAMETERS: &[&str] = &[
     "resourceArn",
 ];
 
+/// Reads the common fields of a CloudTrail record in one pass over its top-level keys, one
+/// over `userIdentity` and one over `requestParameters`: every match of every rule reads them,
+/// and looking each key up separately walks the same objects dozens of times.
 fn cloudtrail(doc: &Value) -> Common<'_> {
-    let identity = doc.get("userIdentity");
-    let id = |keys: &[&str]| identity.and_then(|identity| str_at(identity, keys));
-    let mut resources: Vec<&str> = doc
-        .get("resources")
-        .and_then(|r| r.as_array())
-        .map(|array| array.iter().filter_map(|r| str_at(r, &["ARN"])).collect())
-        .unwrap_or_default();
-    if resources.is_empty() {
-        if let Some(params) = doc.get("requestParameters") {
-            resources.extend(
-                CLOUDTRAIL_RESOURCE_PARAMETERS
-                    .iter()
-                    .filter_map(|key| str_at(params, &[key])),
-            );
+    let mut common = empty();
+    let mut resources_array = None;
+    let mut identity = None;
+    let mut params = None;
+    let mut additional_user = None;
+    let Some(object) = doc.as_object() else {
+        return common;
+    };
+    for (key, value) in object.iter() {
+        let text = || value.as_str().filter(|s| !s.is_empty());
+        match key {
+            "eventSource" => common.service = text().map(short_service),
+            "eventName" => common.action = text(),
+            "awsRegion" => common.region = text(),
+            "sourceIPAddress" => common.source_ip = text(),
+            "userAgent" => common.user_agent = text(),
+            "errorCode" => common.error_code = text(),
+            "recipientAccountId" => common.account = text(),
+            "userIdentity" => identity = Some(value),
+            "resources" => resources_array = value.as_array(),
+            "requestParameters" => params = value.as_object(),
+            "additionalEventData" => additional_user = str_at(value, &["UserName"]),
+            _ => {}
         }
     }
-    Common {
-        account: str_at(doc, &["recipientAccountId"]).or_else(|| id(&["accountId"])),
-        region: str_at(doc, &["awsRegion"]),
-        service: str_at(doc, &["eventSource"]).map(short_service),
-        action: str_at(doc, &["eventName"]),
-        principal: Principal {
-            arn: id(&["arn"]),
-            kind: id(&["type"]),
-            access_key: id(&["accessKeyId"]),
-            name: id(&["userName"])
-                .or_else(|| id(&["sessionContext", "sessionIssuer", "userName"]))
-                .or_else(|| str_at(doc, &["additionalEventData", "UserName"])),
-            issuer: id(&["sessionContext", "sessionIssuer", "arn"]),
-        },
-        source_ip: str_at(doc, &["sourceIPAddress"]),
-        user_agent: str_at(doc, &["userAgent"]),
-        error_code: str_at(doc, &["errorCode"]),
-        resources,
-        ..empty()
+    let mut identity_account = None;
+    if let Some(identity) = identity.and_then(|i| i.as_object()) {
+        for (key, value) in identity.iter() {
+            let text = || value.as_str().filter(|s| !s.is_empty());
+            match key {
+                "arn" => common.principal.arn = text(),
+                "type" => common.principal.kind = text(),
+                "accessKeyId" => common.principal.access_key = text(),
+                "userName" => common.principal.name = text(),
+                "accountId" => identity_account = text(),
+                "sessionContext" => {
+                    let issuer = value.get("sessionIssuer");
+                    common.principal.issuer = issuer.and_then(|i| str_at(i, &["arn"]));
+                    if common.principal.name.is_none() {
+                        common.principal.name = issuer.and_then(|i| str_at(i, &["userName"]));
+                    }
+                }
+                _ => {}
+            }
+        }
     }
+    common.account = common.account.or(identity_account);
+    common.principal.name = common.principal.name.or(additional_user);
+    if let Some(array) = resources_array {
+        common.resources = array.iter().filter_map(|r| str_at(r, &["ARN"])).collect();
+    }
+    if common.resources.is_empty() {
+        if let Some(params) = params {
+            common.resources = params
+                .iter()
+                .filter(|(key, _)| CLOUDTRAIL_RESOURCE_PARAMETERS.contains(key))
+                .filter_map(|(_, value)| value.as_str().filter(|s| !s.is_empty()))
+                .collect();
+        }
+    }
+    common
 }
 
 fn short_service(event_source: &str) -> &str {
@@ -334,6 +362,25 @@ mod tests {
         assert_eq!(c.user_agent, Some("ec2-api-tools"));
         assert_eq!(c.error_code, Some("AccessDenied"));
         assert_eq!(c.resources, vec!["i-1"]);
+    }
+
+    #[test]
+    fn role_sessions_name_their_issuer_and_parameters_name_resources() {
+        let e = event(
+            LogSource::CloudTrail,
+            r#"{"eventName":"PutObject","userIdentity":{"type":"AssumedRole","accountId":"111122223333",
+               "arn":"arn:aws:sts::111122223333:assumed-role/app/session-1",
+               "sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::111122223333:role/app","userName":"app"}}},
+               "requestParameters":{"key":"a.zip","bucketName":"artifacts","x":1}}"#,
+        );
+        let c = e.common();
+        assert_eq!(
+            c.principal.issuer,
+            Some("arn:aws:iam::111122223333:role/app")
+        );
+        assert_eq!(c.principal.name, Some("app"));
+        assert_eq!(c.account, Some("111122223333"));
+        assert_eq!(c.resources, vec!["artifacts"]);
     }
 
     #[test]
