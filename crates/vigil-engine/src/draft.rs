@@ -190,14 +190,26 @@ impl FindingDraft {
         }
     }
 
-    /// Records that everything in this draft so far came from input `input`.
-    pub fn attribute_to(&mut self, input: usize) {
-        self.contributions = vec![Contribution {
-            input,
-            count: self.count,
-            first_ms: self.first_ms,
-            last_ms: self.last_ms,
-        }];
+    /// Credits one match at `time` to input `input` (a worker reads files one after the other,
+    /// so the input is nearly always the last one credited).
+    pub fn credit(&mut self, input: usize, time: i64) {
+        let found = match self.contributions.last_mut() {
+            Some(last) if last.input == input => Some(last),
+            _ => self.contributions.iter_mut().find(|c| c.input == input),
+        };
+        match found {
+            Some(contribution) => {
+                contribution.count += 1;
+                contribution.first_ms = contribution.first_ms.min(time);
+                contribution.last_ms = contribution.last_ms.max(time);
+            }
+            None => self.contributions.push(Contribution {
+                input,
+                count: 1,
+                first_ms: time,
+                last_ms: time,
+            }),
+        }
     }
 }
 
@@ -283,11 +295,12 @@ mod tests {
     #[test]
     fn contributions_of_one_input_combine() {
         let mut a = draft(&[(5, 1)], &[]);
-        a.attribute_to(0);
+        a.credit(0, 5);
         let mut b = draft(&[(1, 2), (9, 3)], &[]);
-        b.attribute_to(0);
+        b.credit(0, 1);
+        b.credit(0, 9);
         let mut c = draft(&[(4, 4)], &[]);
-        c.attribute_to(1);
+        c.credit(1, 4);
         a.merge(b, 3);
         a.merge(c, 3);
         let first = &a.contributions[0];

@@ -88,20 +88,25 @@ fn evaluate_files(
     let threads = options.threads.clamp(1, inputs.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..threads {
-            scope.spawn(|| loop {
-                let at = next.fetch_add(1, Ordering::Relaxed);
-                let Some(input) = inputs.get(at) else { break };
+            // One worker per thread, kept across files: a key seen in many files is one
+            // draft per thread, credited to each file it came from.
+            scope.spawn(|| {
                 let mut worker =
                     FileWorker::new(set, options.samples_per_finding, options.keys_per_window);
-                let report = vigil_input::read_input(input, &options.read, &mut worker);
-                progress
-                    .records
-                    .fetch_add(report.records_read, Ordering::Relaxed);
-                merge_partial(&merged, worker.partial, at, options);
-                if let Ok(mut reports) = reports.lock() {
-                    reports[at] = Some(report);
+                loop {
+                    let at = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(input) = inputs.get(at) else { break };
+                    worker.input = at;
+                    let report = vigil_input::read_input(input, &options.read, &mut worker);
+                    progress
+                        .records
+                        .fetch_add(report.records_read, Ordering::Relaxed);
+                    if let Ok(mut reports) = reports.lock() {
+                        reports[at] = Some(report);
+                    }
+                    progress.files_done.fetch_add(1, Ordering::Relaxed);
                 }
-                progress.files_done.fetch_add(1, Ordering::Relaxed);
+                merge_partial(&merged, worker.partial, options);
             });
         }
     });
@@ -114,17 +119,7 @@ fn evaluate_files(
     (merged, reports)
 }
 
-fn merge_partial(
-    merged: &Mutex<Merged>,
-    mut partial: FilePartial,
-    input: usize,
-    options: &DetectOptions,
-) {
-    for window in partial.drafts.windows.values_mut() {
-        let keyed = window.keyed.values_mut().map(|(_, draft)| draft);
-        let drafts = keyed.chain(window.overflow.as_mut());
-        drafts.for_each(|draft| draft.attribute_to(input));
-    }
+fn merge_partial(merged: &Mutex<Merged>, partial: FilePartial, options: &DetectOptions) {
     let Ok(mut merged) = merged.lock() else {
         return;
     };

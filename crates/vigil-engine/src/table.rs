@@ -51,12 +51,15 @@ impl DraftTable {
         key: &str,
         event: &Event,
         common: &Common<'_>,
+        input: usize,
         cap: usize,
         samples: usize,
     ) {
         let window = self.windows.entry((rule_index, window_start)).or_default();
+        let time = event.time_ms.unwrap_or(0);
         if let Some((_, draft)) = window.keyed.get_mut(key) {
             draft.add_event(rule, event, common, samples);
+            draft.credit(input, time);
             return;
         }
         let hash = stable_hash(key);
@@ -70,9 +73,14 @@ impl DraftTable {
                     window.overflow = Some(draft);
                 }
             }
+            if let Some(overflow) = window.overflow.as_mut() {
+                overflow.credit(input, time);
+            }
             return;
         }
-        let draft = FindingDraft::new(rule, event, common, key.to_string(), window_start, samples);
+        let mut draft =
+            FindingDraft::new(rule, event, common, key.to_string(), window_start, samples);
+        draft.credit(input, time);
         window.admit(key.into(), hash, draft, cap, samples);
     }
 
@@ -90,6 +98,15 @@ impl DraftTable {
                 ours.spill(overflow, samples);
             }
         }
+    }
+
+    /// Every draft by reference, with whether it is an overflow draft.
+    #[cfg(test)]
+    fn drafts(&self) -> impl Iterator<Item = (u32, &FindingDraft, bool)> {
+        self.windows.iter().flat_map(|((rule, _), window)| {
+            let keyed = window.keyed.values().map(move |(_, d)| (*rule, d, false));
+            keyed.chain(window.overflow.iter().map(move |d| (*rule, d, true)))
+        })
     }
 
     /// Every draft, with whether it is an overflow draft.
@@ -181,7 +198,7 @@ mod tests {
                     let key = format!("key-{}", (file * 13 + i * 5) % 30);
                     let event = event((file * 100 + i) as u64);
                     let common = event.common();
-                    table.add_match(0, &rule, 0, &key, &event, &common, cap, 2);
+                    table.add_match(0, &rule, 0, &key, &event, &common, file, cap, 2);
                 }
                 table
             })
@@ -192,6 +209,13 @@ mod tests {
             if let Some(table) = files[i].take() {
                 merged.merge(table, cap, 2);
             }
+        }
+        for (_, draft, _) in merged.drafts() {
+            let credited: u64 = draft.contributions.iter().map(|c| c.count).sum();
+            assert_eq!(
+                credited, draft.count,
+                "contributions must add up to the count"
+            );
         }
         let mut out: Vec<_> = merged
             .into_drafts()

@@ -50,6 +50,8 @@ pub struct FileWorker<'a> {
     keys_per_window: usize,
     /// The dedup key of the current match, reused across matches.
     key: String,
+    /// Index of the input being read, which matches are credited to.
+    pub input: usize,
     pub partial: FilePartial,
 }
 
@@ -61,6 +63,7 @@ impl<'a> FileWorker<'a> {
             samples_per_finding,
             keys_per_window,
             key: String::new(),
+            input: 0,
             partial: FilePartial::default(),
         }
     }
@@ -94,6 +97,7 @@ impl<'a> FileWorker<'a> {
             &self.key,
             event,
             &common,
+            self.input,
             self.keys_per_window,
             self.samples_per_finding,
         );
