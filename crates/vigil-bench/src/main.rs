@@ -74,7 +74,7 @@ struct RunArgs {
     #[arg(long, default_value = measure::VIGIL_TEMPLATE)]
     vigil_command: String,
     /// SigmaHQ's AWS CloudTrail rules.
-    #[arg(long, default_value = "../shared/data/sigma/aws")]
+    #[arg(long, default_value = "crates/vigil-sigma/tests/data/sigma/aws")]
     sigma_rules: PathBuf,
     /// The 1,000 generated rules (written there by `gen-rules` if the directory is missing).
     #[arg(long)]
