@@ -51,6 +51,11 @@ enum Command {
         out: PathBuf,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Rules shaped like real detection content: they name API calls that are rare or
+        /// absent in the corpus, so they measure rule evaluation rather than a flood of
+        /// findings (the default set selects the corpus's common calls).
+        #[arg(long)]
+        selective: bool,
     },
     /// Measure every stage over a corpus written by `gen` and print a Markdown table.
     Run(RunArgs),
@@ -126,7 +131,12 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::GenRules { count, out, seed } => rules::generate_rules(count, seed, &out),
+        Command::GenRules {
+            count,
+            out,
+            seed,
+            selective,
+        } => rules::generate_rules_with(count, seed, &out, selective),
         Command::Run(args) => run_benchmark(args),
     }
 }
