@@ -132,9 +132,11 @@ fn selective_rule(dice: &mut Dice, index: usize) -> String {
         .map(|_| format!("{}{}", dice.pick(PREFIXES), dice.pick(NOUNS)))
         .collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let error: &str = dice.pick(ERRORS);
+    let agent: &str = dice.pick(AGENTS);
     let extra = match dice.below(0, 10) {
-        0..=1 => format!("\n        errorCode: {}", quote(*dice.pick(ERRORS))),
-        2 => format!("\n        userAgent|contains: {}", quote(*dice.pick(AGENTS))),
+        0..=1 => format!("\n        errorCode: {}", quote(error)),
+        2 => format!("\n        userAgent|contains: {}", quote(agent)),
         _ => String::new(),
     };
     let detection = format!(
