@@ -132,11 +132,15 @@ fn selective_rule(dice: &mut Dice, index: usize) -> String {
         .map(|_| format!("{}{}", dice.pick(PREFIXES), dice.pick(NOUNS)))
         .collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let error: &str = dice.pick(ERRORS);
-    let agent: &str = dice.pick(AGENTS);
     let extra = match dice.below(0, 10) {
-        0..=1 => format!("\n        errorCode: {}", quote(error)),
-        2 => format!("\n        userAgent|contains: {}", quote(agent)),
+        0..=1 => {
+            let error: &&str = dice.pick(ERRORS);
+            format!("\n        errorCode: {}", quote(error))
+        }
+        2 => {
+            let agent: &&str = dice.pick(AGENTS);
+            format!("\n        userAgent|contains: {}", quote(agent))
+        }
         _ => String::new(),
     };
     let detection = format!(
