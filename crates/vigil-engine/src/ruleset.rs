@@ -193,18 +193,11 @@ fn legacy_correlation(
         &rule.file,
         rule.line,
     )?;
-    correlation.description = rule.description.clone();
-    correlation.level = rule.level.clone();
-    correlation.status = rule.status.clone();
-    correlation.tags = rule.tags.clone();
-    correlation.references = rule.references.clone();
-    correlation.falsepositives = rule.falsepositives.clone();
+    rule.copy_metadata_into(&mut correlation);
     // The rule's samples test its detection part; the count is not theirs to test.
-    let mut vigil = rule.vigil.clone();
-    if let Some(block) = vigil.as_object_mut() {
+    if let Some(block) = correlation.vigil.as_object_mut() {
         block.remove("tests");
     }
-    correlation.vigil = vigil;
     Ok(correlation)
 }
 

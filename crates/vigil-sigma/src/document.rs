@@ -123,13 +123,7 @@ fn near(rule: Rule, detection: &Detection, names: &[String]) -> Loaded {
         rule.line,
     );
     correlation.name = rule.name.clone();
-    correlation.description = rule.description.clone();
-    correlation.level = rule.level.clone();
-    correlation.status = rule.status.clone();
-    correlation.tags = rule.tags.clone();
-    correlation.references = rule.references.clone();
-    correlation.falsepositives = rule.falsepositives.clone();
-    correlation.vigil = rule.vigil.clone();
+    rule.copy_metadata_into(&mut correlation);
     Loaded {
         rules,
         correlations: vec![correlation],

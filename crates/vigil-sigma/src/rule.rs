@@ -101,6 +101,18 @@ impl Rule {
         hints::derive(&self.root)
     }
 
+    /// Gives a correlation derived from this rule (a legacy `| count()` or `| near`
+    /// condition) the rule's own metadata, so its findings read like the rule's.
+    pub fn copy_metadata_into(&self, correlation: &mut vigil_correlation::CorrelationRule) {
+        correlation.description = self.description.clone();
+        correlation.level = self.level.clone();
+        correlation.status = self.status.clone();
+        correlation.tags = self.tags.clone();
+        correlation.references = self.references.clone();
+        correlation.falsepositives = self.falsepositives.clone();
+        correlation.vigil = self.vigil.clone();
+    }
+
     /// Whether the rule looks values up in threat-intel lists (then [`Rule::explain`] names
     /// the list entries that matched).
     pub fn uses_lists(&self) -> bool {

@@ -209,9 +209,12 @@ fn summary(
         }
     }
     for reject in detection.rejects.iter().take(10) {
+        // Parser errors can span lines (a caret under the excerpt): the summary shows the
+        // first, the rejects file keeps all of it.
+        let reason = reject.reason.lines().next().unwrap_or_default();
         eprintln!(
-            "vigil: rejected {}:{}: {}",
-            reject.file, reject.record, reject.reason
+            "vigil: rejected {}:{}: {reason}",
+            reject.file, reject.record
         );
     }
     if detection.rejects.len() > 10 {
