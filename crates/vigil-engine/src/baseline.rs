@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 use vigil_findings::{Finding, RuleKind};
 
 use crate::draft::{Contribution, FindingDraft};
-use crate::output::{base_finding, to_sample, RuleInfo, DERIVED_INPUT};
+use crate::output::{base_finding, fill_evidence, RuleInfo, DERIVED_INPUT};
 use crate::ruleset::RuleSet;
 use crate::worker::FirstSeenCandidate;
 
@@ -209,13 +209,7 @@ fn new_values_finding(
         }
     }
     if let Some(draft) = draft {
-        finding.account = draft.subject.account;
-        finding.region = draft.subject.region;
-        finding.principal = draft.subject.principal;
-        finding.resources = draft.resources.into_iter().collect();
-        finding.source_ips = draft.source_ips.into_iter().collect();
-        finding.log_sources = draft.sources.into_iter().collect();
-        finding.samples = draft.samples.iter().filter_map(to_sample).collect();
+        fill_evidence(&mut finding, draft);
     }
     let contribution = Contribution {
         input: DERIVED_INPUT,

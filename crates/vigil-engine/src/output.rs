@@ -78,12 +78,11 @@ pub const OVERFLOW_KEY: &str = "(overflow)";
 
 fn finding_from_draft(
     rule: &LoadedRule,
-    draft: FindingDraft,
+    mut draft: FindingDraft,
     overflow: bool,
     keys_per_window: usize,
 ) -> (Finding, Vec<Contribution>) {
-    let intel = draft
-        .intel
+    let intel = std::mem::take(&mut draft.intel)
         .into_iter()
         .map(|(field, list, entry)| IntelMatch { field, list, entry })
         .collect::<Vec<_>>();
@@ -96,7 +95,7 @@ fn finding_from_draft(
     let key = if overflow {
         OVERFLOW_KEY.to_string()
     } else {
-        draft.dedup_key
+        std::mem::take(&mut draft.dedup_key)
     };
     if overflow {
         finding.description = format!(
@@ -111,15 +110,21 @@ fn finding_from_draft(
     finding.first_seen_ms = draft.first_ms;
     finding.last_seen_ms = draft.last_ms;
     finding.event_count = draft.count;
+    finding.intel = intel;
+    let contributions = std::mem::take(&mut draft.contributions);
+    fill_evidence(&mut finding, draft);
+    (finding, contributions)
+}
+
+/// Who and what a finding is about, and its evidence records, from the draft of its events.
+pub(crate) fn fill_evidence(finding: &mut Finding, draft: FindingDraft) {
     finding.account = draft.subject.account;
     finding.region = draft.subject.region;
     finding.principal = draft.subject.principal;
     finding.resources = draft.resources.into_iter().collect();
     finding.source_ips = draft.source_ips.into_iter().collect();
     finding.log_sources = draft.sources.into_iter().collect();
-    finding.intel = intel;
     finding.samples = draft.samples.iter().filter_map(to_sample).collect();
-    (finding, draft.contributions)
 }
 
 /// What a finding needs to know about the rule that raised it.
