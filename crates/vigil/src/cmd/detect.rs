@@ -134,9 +134,12 @@ fn persist(store: &mut SqliteStore, detection: &Detection) -> anyhow::Result<Sto
             }
         }
     }
+    // The store counts contribution rows (one per finding and input file); the summary counts
+    // findings: each was either created by this run or was already stored.
+    let created = report.created.min(detection.findings.len());
     Ok(Stored {
-        created: report.created,
-        updated: report.updated,
+        created,
+        updated: detection.findings.len() - created,
         suppressed,
     })
 }
