@@ -4,7 +4,7 @@
 use vigil_event::{Origin, Value};
 
 use crate::test_support::*;
-use crate::{CompareOp, CorrelationKind, CorrelationSet, Observation};
+use crate::{CompareOp, CorrelationKind, CorrelationSet, Observation, Text};
 
 /// Base rules: 0 failed_login, 1 successful_login. Correlations: 0 many_failed (event_count
 /// >= 3 by User), 1 brute_force (many_failed then successful_login, by User).
@@ -148,7 +148,7 @@ fn aliases_group_different_fields_of_different_rules() {
     let other: Value = sonic_rs::from_str(r#"{"source":{"ip":"10.0.0.6"}}"#).unwrap_or_default();
     let origin = Origin::new("flows", 1);
     let error_obs = set.observe(0, 0, &error, &origin);
-    assert_eq!(error_obs[0].group.as_ref(), [Box::<str>::from("10.0.0.5")]);
+    assert_eq!(error_obs[0].group.as_ref(), [Text::from("10.0.0.5")]);
     let mut observations = error_obs.clone();
     observations.extend(set.observe(1, 1000, &other, &origin));
     assert!(set.evaluate(observations.clone()).is_empty());

@@ -5,13 +5,14 @@
 use vigil_event::FieldPath;
 
 use crate::compiled::Compiled;
+use crate::observe::Text;
 use crate::window::{Entry, Window};
 use crate::{CorrelationHit, CorrelationSet, Observation};
 
 /// An entry with its group, ordered by group, then time, then origin.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Keyed {
-    group: Box<[Box<str>]>,
+    group: Box<[Text]>,
     entry: Entry,
 }
 
@@ -94,7 +95,7 @@ impl CorrelationSet {
             hit.group
                 .iter()
                 .find(|(name, _)| name == path.as_str())
-                .map(|(_, value)| Box::<str>::from(value.as_str()))
+                .map(|(_, value)| Text::from(value.as_str()))
         };
         let group = fields
             .group
@@ -134,7 +135,7 @@ fn evaluate_correlation(
     });
     pending.sort_unstable();
     let mut hits = Vec::new();
-    let mut current: Option<(Box<[Box<str>]>, Window)> = None;
+    let mut current: Option<(Box<[Text]>, Window)> = None;
     for Keyed { group, entry } in pending {
         if current.as_ref().is_none_or(|(open, _)| *open != group) {
             if let Some((_, window)) = current.take() {
@@ -153,7 +154,7 @@ fn evaluate_correlation(
     hits
 }
 
-fn group_pairs(correlation: &Compiled, values: &[Box<str>]) -> Vec<(String, String)> {
+fn group_pairs(correlation: &Compiled, values: &[Text]) -> Vec<(String, String)> {
     correlation
         .rule
         .group_by

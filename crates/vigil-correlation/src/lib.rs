@@ -81,7 +81,7 @@ mod window;
 pub use error::{CorrelationError, ErrorReason};
 pub use hit::{CorrelationHit, MAX_CONTRIBUTING};
 pub use legacy::{from_legacy, from_legacy_near, LegacyAggregation, DEFAULT_LEGACY_TIMEFRAME_MS};
-pub use observe::Observation;
+pub use observe::{Interner, Observation, Text};
 pub use resolve::{BaseRuleRef, Member};
 pub use set::CorrelationSet;
 pub use types::*;

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use vigil_event::Origin;
 
+use crate::observe::Text;
+
 use crate::{
     Alias, BaseRuleRef, CompareOp, CorrelationKind, CorrelationRule, CorrelationSet, Observation,
     Threshold,
@@ -96,8 +98,8 @@ pub fn observation(
         member,
         time_ms,
         origin: Origin::new("events.json", record),
-        group: group.iter().map(|g| Box::<str>::from(*g)).collect(),
-        value: value.map(Box::<str>::from),
+        group: group.iter().map(|g| Text::from(*g)).collect(),
+        value: value.map(Text::from),
     }
 }
 

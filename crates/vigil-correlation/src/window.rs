@@ -20,6 +20,7 @@ use std::sync::Arc;
 use vigil_event::Origin;
 
 use crate::compiled::Compiled;
+use crate::observe::Text;
 use crate::{CorrelationHit, CorrelationKind};
 
 /// One observation inside a window (the group is the window's).
@@ -28,7 +29,7 @@ pub(crate) struct Entry {
     pub time_ms: i64,
     pub origin: Origin,
     pub member: usize,
-    pub value: Option<Box<str>>,
+    pub value: Option<Text>,
     /// For an entry made from a chained correlation's hit: that hit's evidence.
     pub evidence: Option<Arc<[Origin]>>,
 }
@@ -46,7 +47,7 @@ impl Entry {
 struct OpenHit {
     hit: CorrelationHit,
     until_ms: i64,
-    values: HashSet<Box<str>>,
+    values: HashSet<Text>,
     members: Vec<bool>,
 }
 
@@ -57,7 +58,7 @@ pub(crate) struct Window<'a> {
     group: Vec<(String, String)>,
     entries: VecDeque<Entry>,
     /// value_count: entries per distinct value in the window.
-    values: HashMap<Box<str>, u32>,
+    values: HashMap<Text, u32>,
     /// Entries per member in the window.
     seen: Vec<u32>,
     /// temporal_ordered: per member k, the latest start time of an in-order run through

@@ -52,6 +52,8 @@ pub struct FileWorker<'a> {
     key: String,
     /// Index of the input being read, which matches are credited to.
     pub input: usize,
+    /// Shares the group and value strings of correlation observations.
+    interner: vigil_correlation::Interner,
     pub partial: FilePartial,
 }
 
@@ -64,6 +66,7 @@ impl<'a> FileWorker<'a> {
             keys_per_window,
             key: String::new(),
             input: 0,
+            interner: vigil_correlation::Interner::default(),
             partial: FilePartial::default(),
         }
     }
@@ -105,10 +108,13 @@ impl<'a> FileWorker<'a> {
 
     fn observe(&mut self, index: usize, event: &Event) {
         let time = event.time_ms.unwrap_or(0);
-        let observations = self
-            .set
-            .correlations
-            .observe(index, time, event, &event.origin);
+        let observations = self.set.correlations.observe_interned(
+            index,
+            time,
+            event,
+            &event.origin,
+            &mut self.interner,
+        );
         for observation in &observations {
             let taken = self
                 .partial
