@@ -1,10 +1,11 @@
 //! Correlation findings: evaluate the observations of the whole run in time order and turn
 //! each hit into a finding whose samples are the contributing events we kept.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use vigil_correlation::{CorrelationHit, Observation};
-use vigil_event::Origin;
+use vigil_event::{Event, Origin};
 use vigil_findings::{Finding, RuleKind};
+use vigil_input::{Input, ReadOptions, RecordSink, Reject};
 
 use crate::draft::{Contribution, SampleRecord};
 use crate::output::{base_finding, to_sample, RuleInfo, DERIVED_INPUT};
@@ -13,23 +14,79 @@ use crate::ruleset::RuleSet;
 pub(crate) fn correlation_findings(
     set: &RuleSet,
     observations: Vec<Observation>,
-    samples: &FxHashMap<Origin, SampleRecord>,
+    kept: &FxHashMap<Origin, SampleRecord>,
+    inputs: &[Input],
+    read: &ReadOptions,
     sample_limit: usize,
 ) -> Vec<(Finding, Vec<Contribution>)> {
     if observations.is_empty() {
         return Vec::new();
     }
-    set.correlations
-        .evaluate(observations)
-        .into_iter()
-        .map(|hit| hit_finding(set, hit, samples, sample_limit))
+    let hits = set.correlations.evaluate(observations);
+    let wanted: FxHashSet<&Origin> = hits
+        .iter()
+        .flat_map(|hit| hit.contributing.iter().take(sample_limit))
+        .filter(|origin| !kept.contains_key(*origin))
+        .collect();
+    let read_back = read_records(&wanted, inputs, read);
+    hits.into_iter()
+        .map(|hit| hit_finding(set, hit, kept, &read_back, sample_limit))
         .collect()
+}
+
+/// Reads the records at `wanted` back from their files: only the files that hold one, and
+/// only those records are kept. A file that changed since is read as it is now; a record
+/// that is gone is simply not a sample.
+fn read_records(
+    wanted: &FxHashSet<&Origin>,
+    inputs: &[Input],
+    read: &ReadOptions,
+) -> FxHashMap<Origin, SampleRecord> {
+    let mut by_file: FxHashMap<&str, FxHashSet<u64>> = FxHashMap::default();
+    for origin in wanted {
+        by_file
+            .entry(&origin.file)
+            .or_default()
+            .insert(origin.record);
+    }
+    let mut found = FxHashMap::default();
+    for input in inputs.iter().filter(|i| matches!(i, Input::File(_))) {
+        let name = input.name();
+        let Some(records) = by_file.get(name.as_ref()) else {
+            continue;
+        };
+        let mut sink = RecordPicker {
+            records,
+            found: &mut found,
+        };
+        let _ = vigil_input::read_input(input, read, &mut sink);
+    }
+    found
+}
+
+/// Keeps the events whose record number was asked for.
+struct RecordPicker<'a> {
+    records: &'a FxHashSet<u64>,
+    found: &'a mut FxHashMap<Origin, SampleRecord>,
+}
+
+impl RecordSink for RecordPicker<'_> {
+    fn event(&mut self, event: Event) {
+        if self.records.contains(&event.origin.record) {
+            if let Some(sample) = SampleRecord::of(&event) {
+                self.found.insert(event.origin.clone(), sample);
+            }
+        }
+    }
+
+    fn reject(&mut self, _reject: Reject) {}
 }
 
 fn hit_finding(
     set: &RuleSet,
     hit: CorrelationHit,
-    samples: &FxHashMap<Origin, SampleRecord>,
+    kept: &FxHashMap<Origin, SampleRecord>,
+    read_back: &FxHashMap<Origin, SampleRecord>,
     sample_limit: usize,
 ) -> (Finding, Vec<Contribution>) {
     let rule = set.correlations.rule(hit.correlation);
@@ -63,7 +120,7 @@ fn hit_finding(
     let kept: Vec<&SampleRecord> = hit
         .contributing
         .iter()
-        .filter_map(|origin| samples.get(origin))
+        .filter_map(|origin| kept.get(origin).or_else(|| read_back.get(origin)))
         .take(sample_limit)
         .collect();
     fill_subject(&mut finding, &kept);

@@ -97,6 +97,7 @@ fn evaluate_files(
                     let at = next.fetch_add(1, Ordering::Relaxed);
                     let Some(input) = inputs.get(at) else { break };
                     worker.input = at;
+                    worker.keep_correlation_records = matches!(input, Input::Stdin);
                     let report = vigil_input::read_input(input, &options.read, &mut worker);
                     progress
                         .records
@@ -160,6 +161,8 @@ fn finish(
         set,
         std::mem::take(&mut merged.observations),
         &merged.correlation_samples,
+        inputs,
+        &options.read,
         options.samples_per_finding,
     ));
     let first_seen = std::mem::take(&mut merged.first_seen);

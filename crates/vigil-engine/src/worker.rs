@@ -29,18 +29,14 @@ pub struct FilePartial {
     pub drafts: DraftTable,
     /// Correlation observations.
     pub observations: Vec<vigil_correlation::Observation>,
-    /// Samples of correlated events, by origin (bounded per correlation).
+    /// Records of correlated events read from standard input, by origin.
     pub correlation_samples: FxHashMap<Origin, SampleRecord>,
-    correlation_sampled: FxHashMap<usize, usize>,
     /// First-seen candidates, earliest per (rule, group, value).
     pub first_seen: FxHashMap<(u32, String, String), FirstSeenCandidate>,
     pub rejects: Vec<Reject>,
     pub evaluated: u64,
     pub matches: u64,
 }
-
-/// How many correlated events per correlation and file keep their record as a sample.
-const CORRELATION_SAMPLES_PER_FILE: usize = 32;
 
 /// Reads events of one file into a partial result.
 pub struct FileWorker<'a> {
@@ -52,6 +48,9 @@ pub struct FileWorker<'a> {
     key: String,
     /// Index of the input being read, which matches are credited to.
     pub input: usize,
+    /// Whether the input cannot be read again (standard input), so correlated events keep
+    /// their records now.
+    pub keep_correlation_records: bool,
     /// Shares the group and value strings of correlation observations.
     interner: vigil_correlation::Interner,
     pub partial: FilePartial,
@@ -66,6 +65,7 @@ impl<'a> FileWorker<'a> {
             keys_per_window,
             key: String::new(),
             input: 0,
+            keep_correlation_records: false,
             interner: vigil_correlation::Interner::default(),
             partial: FilePartial::default(),
         }
@@ -115,19 +115,14 @@ impl<'a> FileWorker<'a> {
             &event.origin,
             &mut self.interner,
         );
-        for observation in &observations {
-            let taken = self
-                .partial
-                .correlation_sampled
-                .entry(observation.correlation)
-                .or_default();
-            if *taken < CORRELATION_SAMPLES_PER_FILE {
-                *taken += 1;
-                if let Some(sample) = SampleRecord::of(event) {
-                    self.partial
-                        .correlation_samples
-                        .insert(event.origin.clone(), sample);
-                }
+        // Records of correlated events are read back from their files for the hits that need
+        // them (see `correlate.rs`); standard input cannot be read twice, so its records are
+        // kept now.
+        if !observations.is_empty() && self.keep_correlation_records {
+            if let Some(sample) = SampleRecord::of(event) {
+                self.partial
+                    .correlation_samples
+                    .insert(event.origin.clone(), sample);
             }
         }
         self.partial.observations.extend(observations);

@@ -55,6 +55,17 @@ fn the_example_incident_fires_every_expected_rule() {
         "the example has no bad records: {}",
         run.stderr
     );
+    // Every finding carries evidence, correlations included (their records are read back
+    // from the files after evaluation).
+    let findings = run.jsonl();
+    for finding in &findings {
+        let samples = finding["samples"].as_array();
+        assert!(
+            samples.is_some_and(|s| !s.is_empty()),
+            "no evidence: {finding}"
+        );
+    }
+    assert!(findings.iter().any(|f| f["rule_kind"] == "correlation"));
 }
 
 #[test]
