@@ -5,17 +5,13 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use rustc_hash::FxHashMap;
-use vigil_event::Origin;
-use vigil_input::{FileReport, Input, ReadOptions, Reject};
+use vigil_input::{FileReport, Input, ReadOptions};
 
 use crate::baseline::{self, BaselineStore};
 use crate::correlate;
-use crate::draft::SampleRecord;
 use crate::output::{self, Detection, Totals};
 use crate::ruleset::RuleSet;
-use crate::table::DraftTable;
-use crate::worker::{FilePartial, FileWorker, FirstSeenCandidate};
+use crate::worker::{FileWorker, Partial};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -52,18 +48,6 @@ pub struct Progress {
     pub records: AtomicU64,
 }
 
-/// Everything merged from the files, before correlation and baselines.
-#[derive(Default)]
-pub(crate) struct Merged {
-    pub drafts: DraftTable,
-    pub observations: Vec<vigil_correlation::Observation>,
-    pub correlation_samples: FxHashMap<Origin, SampleRecord>,
-    pub first_seen: FxHashMap<(u32, String, String), FirstSeenCandidate>,
-    pub rejects: Vec<Reject>,
-    pub evaluated: u64,
-    pub matches: u64,
-}
-
 /// Runs detection over `inputs`.
 pub fn detect(
     set: &RuleSet,
@@ -81,9 +65,9 @@ fn evaluate_files(
     inputs: &[Input],
     options: &DetectOptions,
     progress: &Progress,
-) -> (Merged, Vec<Option<FileReport>>) {
+) -> (Partial, Vec<Option<FileReport>>) {
     let next = AtomicUsize::new(0);
-    let merged = Mutex::new(Merged::default());
+    let merged = Mutex::new(Partial::default());
     let reports = Mutex::new(vec![None; inputs.len()]);
     let threads = options.threads.clamp(1, inputs.len().max(1));
     std::thread::scope(|scope| {
@@ -107,7 +91,10 @@ fn evaluate_files(
                     }
                     progress.files_done.fetch_add(1, Ordering::Relaxed);
                 }
-                merge_partial(&merged, worker.partial, options);
+                if let Ok(mut merged) = merged.lock() {
+                    let (cap, samples) = (options.keys_per_window, options.samples_per_finding);
+                    merged.absorb(worker.partial, cap, samples);
+                }
             });
         }
     });
@@ -120,36 +107,12 @@ fn evaluate_files(
     (merged, reports)
 }
 
-fn merge_partial(merged: &Mutex<Merged>, partial: FilePartial, options: &DetectOptions) {
-    let Ok(mut merged) = merged.lock() else {
-        return;
-    };
-    merged.evaluated += partial.evaluated;
-    merged.matches += partial.matches;
-    let (cap, samples) = (options.keys_per_window, options.samples_per_finding);
-    merged.drafts.merge(partial.drafts, cap, samples);
-    merged.observations.extend(partial.observations);
-    merged
-        .correlation_samples
-        .extend(partial.correlation_samples);
-    for (key, candidate) in partial.first_seen {
-        let keep_existing = merged
-            .first_seen
-            .get(&key)
-            .is_some_and(|c| (c.time_ms, &c.origin) <= (candidate.time_ms, &candidate.origin));
-        if !keep_existing {
-            merged.first_seen.insert(key, candidate);
-        }
-    }
-    merged.rejects.extend(partial.rejects);
-}
-
 fn finish(
     set: &RuleSet,
     inputs: &[Input],
     options: &DetectOptions,
     baselines: &mut dyn BaselineStore,
-    mut merged: Merged,
+    mut merged: Partial,
     reports: Vec<Option<FileReport>>,
 ) -> Detection {
     let mut findings = output::standalone_findings(

@@ -1,5 +1,5 @@
 //! One worker's view of one input file: read it, route each event through the index to the
-//! rules that could match, and fold matches into a [`FilePartial`].
+//! rules that could match, and fold matches into a [`Partial`].
 
 use rustc_hash::FxHashMap;
 use vigil_event::{Common, Event, FieldLookup, FieldPath, Origin};
@@ -22,9 +22,10 @@ pub struct FirstSeenCandidate {
     pub sample: Option<SampleRecord>,
 }
 
-/// Everything one file contributed.
+/// What one worker thread found across the files it read — and, once merged, what the
+/// whole run found.
 #[derive(Default)]
-pub struct FilePartial {
+pub struct Partial {
     /// Findings of standalone rules.
     pub drafts: DraftTable,
     /// Correlation observations.
@@ -36,6 +37,30 @@ pub struct FilePartial {
     pub rejects: Vec<Reject>,
     pub evaluated: u64,
     pub matches: u64,
+}
+
+impl Partial {
+    /// Whether an event at (`time_ms`, `origin`) would be the earliest for `key`.
+    fn is_earliest(&self, key: &(u32, String, String), time_ms: i64, origin: &Origin) -> bool {
+        self.first_seen
+            .get(key)
+            .is_none_or(|c| (time_ms, origin) < (c.time_ms, &c.origin))
+    }
+
+    /// Merges what another worker found. The result does not depend on the order of merges.
+    pub fn absorb(&mut self, other: Partial, keys_per_window: usize, samples: usize) {
+        self.evaluated += other.evaluated;
+        self.matches += other.matches;
+        self.drafts.merge(other.drafts, keys_per_window, samples);
+        self.observations.extend(other.observations);
+        self.correlation_samples.extend(other.correlation_samples);
+        for (key, candidate) in other.first_seen {
+            if self.is_earliest(&key, candidate.time_ms, &candidate.origin) {
+                self.first_seen.insert(key, candidate);
+            }
+        }
+        self.rejects.extend(other.rejects);
+    }
 }
 
 /// Reads events of one file into a partial result.
@@ -53,7 +78,7 @@ pub struct FileWorker<'a> {
     pub keep_correlation_records: bool,
     /// Shares the group and value strings of correlation observations.
     interner: vigil_correlation::Interner,
-    pub partial: FilePartial,
+    pub partial: Partial,
 }
 
 impl<'a> FileWorker<'a> {
@@ -67,7 +92,7 @@ impl<'a> FileWorker<'a> {
             input: 0,
             keep_correlation_records: false,
             interner: vigil_correlation::Interner::default(),
-            partial: FilePartial::default(),
+            partial: Partial::default(),
         }
     }
 
@@ -83,7 +108,7 @@ impl<'a> FileWorker<'a> {
             return;
         }
         match &rule.meta.first_seen {
-            Some(first_seen) => self.first_seen(index, rule, first_seen, event),
+            Some(first_seen) => self.first_seen(index, first_seen, event),
             None => self.fold(index, rule, event),
         }
     }
@@ -128,28 +153,17 @@ impl<'a> FileWorker<'a> {
         self.partial.observations.extend(observations);
     }
 
-    fn first_seen(
-        &mut self,
-        index: u32,
-        rule: &LoadedRule,
-        spec: &crate::meta::FirstSeen,
-        event: &Event,
-    ) {
+    fn first_seen(&mut self, index: u32, spec: &crate::meta::FirstSeen, event: &Event) {
         let Some(value) = scalar_text(event, &spec.field) else {
             return;
         };
-        let group = joined(event, &spec.group_by);
+        let key = (index, joined(event, &spec.group_by), value);
         let time_ms = event.time_ms.unwrap_or(0);
-        let key = (index, group, value);
-        let earlier = self
-            .partial
-            .first_seen
-            .get(&key)
-            .is_some_and(|c| (c.time_ms, &c.origin) <= (time_ms, &event.origin));
-        if earlier {
+        // Checked before building the candidate: most events are not the earliest, and the
+        // candidate carries the record.
+        if !self.partial.is_earliest(&key, time_ms, &event.origin) {
             return;
         }
-        let _ = rule;
         let candidate = FirstSeenCandidate {
             rule: index,
             group: key.1.clone(),
