@@ -46,6 +46,16 @@ pub enum StoreError {
         /// The newest schema version this build knows.
         supported: i64,
     },
+    /// A run was saved from a stale copy: another process saved it in between.
+    #[error("store {location}: run {id} was changed by someone else (expected version {version}); reload it and try again")]
+    Conflict {
+        /// The store's path or URL.
+        location: String,
+        /// The run's id.
+        id: String,
+        /// The version the caller had.
+        version: i64,
+    },
     /// No finding has this id.
     #[error("no finding with id {0}")]
     NotFound(String),

@@ -11,7 +11,10 @@
 //! starts as NEW, or as SUPPRESSED when an active [`Suppression`] matches it (stored all the
 //! same, never dropped); after that its status and history belong to the store.
 //!
-//! Main types: [`Store`], [`SqliteStore`], [`FindingContribution`], [`FindingFilter`],
+//! The store also keeps the response engine's runs and its append-only, hash-chained action
+//! ledger ([`ResponseStore`], module [`response`]).
+//!
+//! Main types: [`Store`], [`ResponseStore`], [`SqliteStore`], [`FindingContribution`], [`FindingFilter`],
 //! [`Suppression`], [`StoreError`].
 //!
 //! ```
@@ -28,11 +31,15 @@
 
 mod error;
 pub mod lifecycle;
+pub mod response;
 mod sqlite;
 mod store;
 mod types;
 
 pub use error::{Result, StoreError};
+pub use response::{
+    LedgerBreak, LedgerCheck, LedgerDraft, LedgerEntry, ResponseStore, RunFilter, RunRecord,
+};
 pub use sqlite::SqliteStore;
 pub use store::Store;
 pub use types::{

@@ -37,6 +37,8 @@ pub enum Command {
         #[command(flatten)]
         command: FindingsArgs,
     },
+    /// The evidence vault: signed, hash-chained, write-once evidence per case.
+    Evidence(crate::cmd::evidence::EvidenceArgs),
 }
 
 /// Which rules, lists and enrichment to load.
@@ -57,6 +59,23 @@ pub struct RuleArgs {
     /// Value for a Sigma `expand` placeholder: `NAME=v1,v2` (repeatable).
     #[arg(long = "placeholder", value_name = "NAME=VALUES")]
     pub placeholders: Vec<String>,
+}
+
+/// How vigil reaches AWS; each flag overrides the configuration's `[aws]` table.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsArgs {
+    /// Send AWS calls to this endpoint (an emulator such as moto) instead of AWS.
+    #[arg(long, env = "VIGIL_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS region (default: the profile's, else the environment's, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile from the shared AWS config files.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Incident-response role to assume in each target account (a role name).
+    #[arg(long = "role", value_name = "NAME")]
+    pub role_name: Option<String>,
 }
 
 /// Where findings are kept.

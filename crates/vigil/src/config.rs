@@ -12,6 +12,25 @@
 //! [placeholders]                  # values for Sigma `expand` (%name%)
 //! approved_amis = ["ami-0abc", "ami-0def"]
 //! trusted_accounts = ["111122223333"]
+//!
+//! [aws]                           # how vigil reaches AWS (respond, evidence, trail, scan)
+//! profile = "security"
+//! region = "eu-west-1"
+//! endpoint_url = "http://127.0.0.1:5000"   # an emulator such as moto
+//! role_name = "IncidentResponse"  # assumed in each target account
+//! external_id = "..."
+//! max_attempts = 8                # per call, with backoff on throttling
+//!
+//! [evidence]
+//! vault = "s3://evidence-bucket/vigil"     # default: a directory beside the store
+//! key = "/etc/vigil/evidence-signing.key"  # the Ed25519 private key, kept out of the vault
+//! [evidence.s3]                   # Object Lock settings for an S3 vault
+//! mode = "compliance"             # or "governance" (the default)
+//! retention_days = 2555
+//! legal_hold = false
+//! kms_key_id = "alias/evidence"
+//! storage_class = "GLACIER_IR"
+//! case_retention_days = { "case-42" = 3650 }
 //! ```
 
 use std::collections::HashMap;
@@ -33,6 +52,36 @@ pub struct Config {
     pub store: Option<String>,
     #[serde(default)]
     pub placeholders: HashMap<String, Vec<String>>,
+    #[serde(default)]
+    pub aws: AwsConfig,
+    #[serde(default)]
+    pub evidence: EvidenceConfig,
+}
+
+/// The `[evidence]` table: where the vault is and how S3 objects are locked.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceConfig {
+    /// A directory or `s3://bucket/prefix`.
+    pub vault: Option<String>,
+    /// The vault's private signing key.
+    pub key: Option<PathBuf>,
+    #[serde(default)]
+    pub s3: vigil_vault::S3Options,
+}
+
+/// The `[aws]` table: defaults for `--profile`, `--region`, `--endpoint-url` and the
+/// incident-response role.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub role_name: Option<String>,
+    pub external_id: Option<String>,
+    pub max_attempts: Option<u32>,
+    pub partition: Option<String>,
 }
 
 impl Config {
@@ -50,6 +99,14 @@ impl Config {
         }
         if let Some(geoip) = config.geoip.as_mut() {
             *geoip = base.join(&*geoip);
+        }
+        if let Some(key) = config.evidence.key.as_mut() {
+            *key = base.join(&*key);
+        }
+        if let Some(vault) = config.evidence.vault.as_mut() {
+            if !vault.starts_with("s3://") {
+                *vault = base.join(&*vault).display().to_string();
+            }
         }
         Ok(config)
     }
@@ -81,7 +138,7 @@ mod tests {
         let path = dir.path().join("vigil.toml");
         std::fs::write(
             &path,
-            "rules = ['r']\nbuiltin = false\nintel = ['i']\ngeoip = 'g.csv'\nstore = 'none'\n[placeholders]\nadmins = ['alice']\n",
+            "rules = ['r']\nbuiltin = false\nintel = ['i']\ngeoip = 'g.csv'\nstore = 'none'\n[placeholders]\nadmins = ['alice']\n[aws]\nregion = 'eu-west-1'\nrole_name = 'IR'\n",
         )
         .unwrap();
         let config = Config::load(&path).unwrap();
@@ -89,6 +146,8 @@ mod tests {
         assert_eq!(config.builtin, Some(false));
         assert_eq!(config.geoip, Some(dir.path().join("g.csv")));
         assert_eq!(config.placeholders["admins"], vec!["alice"]);
+        assert_eq!(config.aws.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(config.aws.role_name.as_deref(), Some("IR"));
     }
 
     #[test]

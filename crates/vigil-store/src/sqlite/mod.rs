@@ -2,18 +2,19 @@
 
 mod baseline;
 mod findings;
+mod response;
 mod schema;
 mod suppressions;
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 use vigil_findings::{Finding, Status};
 
 use crate::{
-    BaselineValue, FindingContribution, FindingFilter, Result, Store, StoreError, Suppression,
-    UpsertReport,
+    BaselineValue, FindingContribution, FindingFilter, LedgerCheck, LedgerDraft, LedgerEntry,
+    ResponseStore, Result, RunFilter, RunRecord, Store, StoreError, Suppression, UpsertReport,
 };
 
 /// A [`Store`] in a SQLite file.
@@ -167,5 +168,54 @@ impl Store for SqliteStore {
         }
         tx.commit().map_err(&err)?;
         Ok(fresh)
+    }
+}
+
+impl ResponseStore for SqliteStore {
+    fn save_run(
+        &mut self,
+        run: &mut RunRecord,
+        ledger: &[LedgerDraft],
+    ) -> Result<Vec<LedgerEntry>> {
+        let err = backend(&self.location, "save run");
+        // IMMEDIATE: take the write lock before reading the ledger's head, so two processes
+        // cannot chain onto the same entry.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let mut saved = run.clone();
+        response::save_run(&tx, &self.location, &mut saved)?;
+        let entries = response::append(&tx, &self.location, ledger)?;
+        tx.commit().map_err(&err)?;
+        run.version = saved.version;
+        Ok(entries)
+    }
+
+    fn get_run(&self, id: &str) -> Result<Option<RunRecord>> {
+        response::get_run(&self.conn, &self.location, id)
+    }
+
+    fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>> {
+        response::list_runs(&self.conn, &self.location, filter)
+    }
+
+    fn append_ledger(&mut self, entries: &[LedgerDraft]) -> Result<Vec<LedgerEntry>> {
+        let err = backend(&self.location, "append to ledger");
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let stored = response::append(&tx, &self.location, entries)?;
+        tx.commit().map_err(&err)?;
+        Ok(stored)
+    }
+
+    fn ledger(&self, run_id: Option<&str>) -> Result<Vec<LedgerEntry>> {
+        response::ledger(&self.conn, &self.location, run_id)
+    }
+
+    fn verify_ledger(&self) -> Result<LedgerCheck> {
+        response::verify(&self.conn, &self.location)
     }
 }

@@ -51,6 +51,40 @@ const MIGRATIONS: &[&str] = &[
         first_ms INTEGER NOT NULL,
         PRIMARY KEY (rule_id, grp, value)
     ) WITHOUT ROWID;",
+    // 2: response runs and the append-only, hash-chained action ledger.
+    "CREATE TABLE response_runs (
+        id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        playbook_id TEXT NOT NULL,
+        finding_id TEXT,
+        status TEXT NOT NULL,
+        execute INTEGER NOT NULL,
+        responder TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX response_runs_case ON response_runs (case_id);
+    CREATE INDEX response_runs_finding ON response_runs (finding_id);
+    CREATE INDEX response_runs_status ON response_runs (status);
+    CREATE TABLE response_ledger (
+        seq INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        step_id TEXT,
+        body TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX response_ledger_run ON response_ledger (run_id);
+    CREATE TRIGGER response_ledger_no_update BEFORE UPDATE ON response_ledger
+    BEGIN SELECT RAISE(ABORT, 'the action ledger is append-only'); END;
+    CREATE TRIGGER response_ledger_no_delete BEFORE DELETE ON response_ledger
+    BEGIN SELECT RAISE(ABORT, 'the action ledger is append-only'); END;",
 ];
 
 /// The newest schema version this build knows.

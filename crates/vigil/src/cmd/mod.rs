@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the process exit code.
 
 pub mod detect;
+pub mod evidence;
 pub mod findings;
 pub mod rules;
 
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use vigil_engine::RuleSetOptions;
 
-use crate::cli::{Cli, Command, RuleArgs, StoreArgs};
+use crate::cli::{AwsArgs, Cli, Command, RuleArgs, StoreArgs};
 use crate::config::Config;
 
 /// The store used when neither `--store` nor the configuration names one.
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let code = findings::run(command, &path)?;
             Ok(u8::try_from(code).unwrap_or(2))
         }
+        Command::Evidence(args) => evidence::run(args, &config),
     }
 }
 
@@ -74,6 +76,37 @@ impl RuleArgs {
             geoip: self.geoip.clone().or_else(|| config.geoip.clone()),
         })
     }
+}
+
+impl AwsArgs {
+    /// The AWS options of the configuration's `[aws]` table with these flags on top.
+    pub fn options(&self, config: &Config, case_id: Option<&str>) -> vigil_aws::AwsOptions {
+        let aws = &config.aws;
+        vigil_aws::AwsOptions {
+            profile: self.profile.clone().or_else(|| aws.profile.clone()),
+            region: self.region.clone().or_else(|| aws.region.clone()),
+            endpoint_url: self
+                .endpoint_url
+                .clone()
+                .or_else(|| aws.endpoint_url.clone()),
+            role_name: self.role_name.clone().or_else(|| aws.role_name.clone()),
+            external_id: aws.external_id.clone(),
+            case_id: case_id.map(str::to_string),
+            operator: None,
+            static_credentials: None,
+            max_attempts: aws.max_attempts,
+            partition: aws.partition.clone(),
+        }
+    }
+}
+
+/// A runtime for the commands that call AWS; the detection path stays synchronous.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 fn parse_placeholders(specs: &[String]) -> anyhow::Result<HashMap<String, Vec<String>>> {
