@@ -39,6 +39,29 @@ pub enum Command {
     },
     /// The evidence vault: signed, hash-chained, write-once evidence per case.
     Evidence(crate::cmd::evidence::EvidenceArgs),
+    /// CloudTrail log file integrity: validate digests and logs, or copy a trail locally.
+    Trail(crate::cmd::trail::TrailArgs),
+    /// Resource-policy analysis: who a policy lets in, under which conditions.
+    Policy(crate::cmd::policy::PolicyArgs),
+    /// Respond to a finding with a playbook: plan, run, approve, resume, status.
+    Respond(crate::cmd::respond::RespondArgs),
+    /// List the playbooks (built-in and configured).
+    Playbooks,
+    /// Render playbooks as Markdown runbooks for humans, with the AWS CLI commands.
+    Runbook {
+        #[command(subcommand)]
+        command: RunbookCommand,
+    },
+    /// Print the least-privilege IAM policy for the chosen playbooks.
+    IamPolicy(crate::cmd::respond::IamPolicyArgs),
+    /// Scan accounts against the Security Pillar and incident-response readiness.
+    Scan(crate::cmd::scan::ScanArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunbookCommand {
+    /// Write the Markdown runbook of a playbook.
+    Render(crate::cmd::respond::RunbookArgs),
 }
 
 /// Which rules, lists and enrichment to load.
@@ -65,16 +88,16 @@ pub struct RuleArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct AwsArgs {
     /// Send AWS calls to this endpoint (an emulator such as moto) instead of AWS.
-    #[arg(long, env = "VIGIL_ENDPOINT_URL", value_name = "URL")]
+    #[arg(long, global = true, env = "VIGIL_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// AWS region (default: the profile's, else the environment's, else us-east-1).
-    #[arg(long, value_name = "REGION")]
+    #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
     /// Named profile from the shared AWS config files.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
     /// Incident-response role to assume in each target account (a role name).
-    #[arg(long = "role", value_name = "NAME")]
+    #[arg(long = "role", global = true, value_name = "NAME")]
     pub role_name: Option<String>,
 }
 
@@ -83,7 +106,7 @@ pub struct AwsArgs {
 pub struct StoreArgs {
     /// SQLite store file, or `none` to keep nothing
     /// (default: the configuration's `store`, else vigil-data/vigil.sqlite).
-    #[arg(long, env = "VIGIL_STORE")]
+    #[arg(long, global = true, env = "VIGIL_STORE")]
     pub store: Option<String>,
 }
 

@@ -31,6 +31,35 @@
 //! kms_key_id = "alias/evidence"
 //! storage_class = "GLACIER_IR"
 //! case_retention_days = { "case-42" = 3650 }
+//!
+//! playbooks = ["playbooks/"]      # (top level) added to the built-in playbooks
+//!
+//! [respond]                       # the response engine's guard rails
+//! environments = { "111122223333" = "prod", "444455556666" = "dev" }
+//! default_environment = "prod"
+//! production_requires_approval = true
+//! max_resources_changed = 25
+//! four_eyes = true
+//! [respond.vars]                  # read by playbooks as config.<name>
+//! sns_topic_arn = "arn:aws:sns:eu-west-1:111122223333:security"
+//! forensic_ami_id = "ami-0123456789abcdef0"
+//!
+//! [actions]
+//! isolation_group_name = "vigil-isolation"
+//! evidence_bucket = "ir-evidence-111122223333"
+//! smtp_password_env = "VIGIL_SMTP_PASSWORD"
+//!
+//! [scan.thresholds]               # CIS defaults; override what you need
+//! password_min_length = 14
+//! key_rotation_days = 90
+//! [scan.readiness]
+//! security_account = "111122223333"
+//! ir_role_names = ["IncidentResponse"]
+//! [[scan.mutes]]                  # an accepted risk, with a reason and an expiry
+//! control = "VIG-40"
+//! resource = "arn:aws:ec2:*:*:security-group/sg-0bastion*"
+//! reason = "bastion reachable over SSH by design; ticket SEC-123"
+//! expires = "2027-06-30T00:00:00Z"
 //! ```
 
 use std::collections::HashMap;
@@ -56,6 +85,56 @@ pub struct Config {
     pub aws: AwsConfig,
     #[serde(default)]
     pub evidence: EvidenceConfig,
+    /// Playbook files or directories added to the built-in playbooks.
+    #[serde(default)]
+    pub playbooks: Vec<PathBuf>,
+    #[serde(default)]
+    pub respond: vigil_respond::ResponseConfig,
+    #[serde(default)]
+    pub actions: ActionsConfig,
+    #[serde(default)]
+    pub scan: ScanConfig,
+}
+
+/// The `[scan]` table: thresholds, readiness expectations and accepted risks.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScanConfig {
+    #[serde(default)]
+    pub thresholds: vigil_posture::Thresholds,
+    #[serde(default)]
+    pub readiness: vigil_posture::Readiness,
+    /// Accepted risks: `[[scan.mutes]]` with control, resource, account, reason, expires, by.
+    #[serde(default)]
+    pub mutes: Vec<vigil_posture::MuteRule>,
+    pub concurrency: Option<usize>,
+}
+
+/// The `[actions]` table: per-deployment settings of the response actions.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsConfig {
+    /// The isolation security group's name (default `vigil-isolation`).
+    pub isolation_group_name: Option<String>,
+    /// Bucket for evidence written from instances (SSM output).
+    pub evidence_bucket: Option<String>,
+    pub evidence_prefix: Option<String>,
+    /// Environment variable holding the SMTP password for e-mail notifications.
+    pub smtp_password_env: Option<String>,
+}
+
+impl ActionsConfig {
+    /// The actions' options, defaults filled in.
+    pub fn options(&self) -> vigil_actions::ActionOptions {
+        let mut o = vigil_actions::ActionOptions::default();
+        if let Some(name) = &self.isolation_group_name {
+            o.isolation_group_name = name.clone();
+        }
+        o.evidence_bucket = self.evidence_bucket.clone();
+        o.evidence_prefix = self.evidence_prefix.clone();
+        o.smtp_password_env = self.smtp_password_env.clone();
+        o
+    }
 }
 
 /// The `[evidence]` table: where the vault is and how S3 objects are locked.
@@ -92,7 +171,7 @@ impl Config {
         let mut config: Config = toml::from_str(&text)
             .with_context(|| format!("in the configuration {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new(""));
-        for list in [&mut config.rules, &mut config.intel] {
+        for list in [&mut config.rules, &mut config.intel, &mut config.playbooks] {
             for entry in list.iter_mut() {
                 *entry = base.join(&*entry);
             }

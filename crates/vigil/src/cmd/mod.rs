@@ -3,7 +3,11 @@
 pub mod detect;
 pub mod evidence;
 pub mod findings;
+pub mod policy;
+pub mod respond;
 pub mod rules;
+pub mod scan;
+pub mod trail;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,7 +15,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use vigil_engine::RuleSetOptions;
 
-use crate::cli::{AwsArgs, Cli, Command, RuleArgs, StoreArgs};
+use crate::cli::{AwsArgs, Cli, Command, RuleArgs, RunbookCommand, StoreArgs};
 use crate::config::Config;
 
 /// The store used when neither `--store` nor the configuration names one.
@@ -34,6 +38,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(u8::try_from(code).unwrap_or(2))
         }
         Command::Evidence(args) => evidence::run(args, &config),
+        Command::Trail(args) => trail::run(args, &config),
+        Command::Policy(args) => policy::run(args, &config),
+        Command::Respond(args) => respond::run(args, &config),
+        Command::Playbooks => respond::list_playbooks(&config),
+        Command::Runbook {
+            command: RunbookCommand::Render(args),
+        } => respond::runbook(args, &config),
+        Command::IamPolicy(args) => respond::iam(args, &config),
+        Command::Scan(args) => scan::run(args, &config),
     }
 }
 

@@ -65,8 +65,14 @@ impl Run {
 
 /// Runs `vigil ARGS` in `dir` with `stdin` as standard input.
 pub fn vigil_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    vigil_env(dir, args, stdin, &[])
+}
+
+/// [`vigil_in`] with extra environment variables (credentials for an emulator, say).
+pub fn vigil_env(dir: &Path, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .env_remove("VIGIL_STORE")
         .stdin(if stdin.is_some() {

@@ -3,5 +3,7 @@
 mod bad_input;
 mod common;
 mod detect;
+mod evidence;
 mod findings;
+mod respond;
 mod rules;

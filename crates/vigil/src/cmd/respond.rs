@@ -1,0 +1,529 @@
+//! `vigil respond`, `vigil playbooks`, `vigil runbook render` and `vigil iam-policy`: the
+//! response engine on the command line.
+//!
+//! Dry-run is the default everywhere: `plan`, and `run` without `--execute`, only read and
+//! make `DryRun=true` calls. Captures go to the case's evidence vault; after each executing
+//! command the run's ledger entries are added to the case too, so an exported bundle
+//! carries what was done.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Args, Subcommand};
+use vigil_respond::action::{EvidenceItem, EvidenceSink};
+use vigil_respond::{
+    builtin_playbooks, iam_policy, render_runbook, Catalog, Executor, Playbook, ResponseStore, Run,
+    RunFilter, StartOptions,
+};
+use vigil_store::{SqliteStore, Store};
+use vigil_vault::{Actor, NewItem, SigningKeyPair, Source, Vault, VaultLocation};
+
+use crate::cli::{AwsArgs, StoreArgs};
+use crate::config::Config;
+
+#[derive(Debug, Args)]
+pub struct RespondArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Output: `table` (default) or `jsonl`.
+    #[arg(long, global = true, default_value = "table")]
+    pub format: String,
+    /// The evidence vault for captures (default: as `vigil evidence`).
+    #[arg(long, global = true, env = "VIGIL_VAULT")]
+    pub vault: Option<String>,
+    /// The vault's signing key (default: as `vigil evidence`).
+    #[arg(long, global = true)]
+    pub key: Option<PathBuf>,
+    /// The operator (default: $USER).
+    #[arg(long, global = true)]
+    pub responder: Option<String>,
+    #[command(subcommand)]
+    pub command: RespondCommand,
+}
+
+/// Which playbook, for which case.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// The finding to respond to (its id in the store).
+    pub finding_id: String,
+    /// A built-in playbook id, or a playbook file (default: the first playbook whose
+    /// triggers match the finding).
+    #[arg(long)]
+    pub playbook: Option<String>,
+    /// The case (default: `case-<finding id>`).
+    #[arg(long)]
+    pub case: Option<String>,
+    /// Act in this account (default: the finding's).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Act in this region (default: the finding's).
+    #[arg(long = "target-region")]
+    pub target_region: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RespondCommand {
+    /// Show the API calls a playbook would make for a finding; changes nothing.
+    Plan(Target),
+    /// Run a playbook for a finding: without --execute this is a plan.
+    Run {
+        #[command(flatten)]
+        target: Target,
+        /// Make the changes.
+        #[arg(long)]
+        execute: bool,
+    },
+    /// Each step's state of a run.
+    Status { run_id: String },
+    /// Continue a stopped run (after a failure, an approval or a crash).
+    Resume { run_id: String },
+    /// Approve the step a run waits on, and continue.
+    Approve {
+        run_id: String,
+        #[arg(long)]
+        by: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Deny the step a run waits on; the run stops.
+    Deny {
+        run_id: String,
+        #[arg(long)]
+        by: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// List runs.
+    List {
+        #[arg(long)]
+        case: Option<String>,
+        #[arg(long)]
+        finding: Option<String>,
+    },
+    /// Check the action ledger's hash chain; exit 1 when it is broken.
+    VerifyLedger,
+}
+
+pub fn run(args: RespondArgs, config: &Config) -> anyhow::Result<u8> {
+    super::runtime()?.block_on(run_async(args, config))
+}
+
+/// The catalog of real actions; building it makes no AWS call.
+pub async fn catalog(
+    aws: &AwsArgs,
+    config: &Config,
+    case: Option<&str>,
+) -> anyhow::Result<Catalog> {
+    let ctx = vigil_aws::AwsContext::load(aws.options(config, case)).await?;
+    Ok(vigil_actions::catalog(ctx, config.actions.options()))
+}
+
+/// AWS options for commands that only describe actions: a fixed region, so building the
+/// catalog never probes instance metadata for one.
+fn offline() -> AwsArgs {
+    AwsArgs {
+        region: Some(vigil_aws::DEFAULT_REGION.to_string()),
+        ..AwsArgs::default()
+    }
+}
+
+/// Built-in playbooks and those of the configuration's `[respond] playbooks` directories.
+pub fn playbooks(catalog: &Catalog, config: &Config) -> anyhow::Result<Vec<Playbook>> {
+    let mut all = builtin_playbooks(catalog).map_err(|e| anyhow!("built-in playbooks:\n{e}"))?;
+    for dir in &config.playbooks {
+        for path in yaml_files(dir)? {
+            all.push(load_playbook_file(&path, catalog)?);
+        }
+    }
+    Ok(all)
+}
+
+fn yaml_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if dir.is_file() {
+        return Ok(vec![dir.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading the playbook directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn load_playbook_file(path: &Path, catalog: &Catalog) -> anyhow::Result<Playbook> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Playbook::load(&text, &path.display().to_string(), catalog).map_err(|e| anyhow!("{e}"))
+}
+
+/// A playbook by id among `all`, or from a file.
+pub fn find_playbook(
+    wanted: &str,
+    all: &[Playbook],
+    catalog: &Catalog,
+) -> anyhow::Result<Playbook> {
+    if let Some(p) = all.iter().find(|p| p.id == wanted) {
+        return Ok(p.clone());
+    }
+    let path = Path::new(wanted);
+    if path.is_file() {
+        return load_playbook_file(path, catalog);
+    }
+    let ids: Vec<&str> = all.iter().map(|p| p.id.as_str()).collect();
+    bail!("no playbook `{wanted}`; known: {}", ids.join(", "))
+}
+
+async fn run_async(args: RespondArgs, config: &Config) -> anyhow::Result<u8> {
+    let store_path = super::store_path(&args.store.resolve(config))?
+        .context("`vigil respond` needs a store; --store none cannot hold runs")?;
+    let mut store = SqliteStore::open(&store_path)
+        .with_context(|| format!("opening the store {}", store_path.display()))?;
+    let responder = args
+        .responder
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "operator".into());
+    let case_hint = match &args.command {
+        RespondCommand::Plan(t) | RespondCommand::Run { target: t, .. } => Some(
+            t.case
+                .clone()
+                .unwrap_or_else(|| format!("case-{}", t.finding_id)),
+        ),
+        _ => None,
+    };
+    let catalog = catalog(&args.aws, config, case_hint.as_deref()).await?;
+    let respond_config = &config.respond;
+    let jsonl = match args.format.as_str() {
+        "table" => false,
+        "jsonl" => true,
+        other => bail!("--format {other}: expected table or jsonl"),
+    };
+    let vault = open_vault(&args, config, &responder).await?;
+    let sink = VaultSink {
+        vault: &vault,
+        responder: responder.clone(),
+    };
+
+    let run = match &args.command {
+        RespondCommand::Plan(target) | RespondCommand::Run { target, .. } => {
+            let execute = matches!(args.command, RespondCommand::Run { execute: true, .. });
+            let finding = store
+                .get(&target.finding_id)?
+                .with_context(|| format!("no finding `{}` in the store", target.finding_id))?;
+            let finding_json = serde_json::to_value(&finding)?;
+            let all = playbooks(&catalog, config)?;
+            let playbook = match &target.playbook {
+                Some(wanted) => find_playbook(wanted, &all, &catalog)?,
+                None => all
+                    .iter()
+                    .find(|p| p.matches(&finding_json))
+                    .cloned()
+                    .with_context(|| {
+                        format!(
+                            "no playbook's triggers match finding {} (rule {}); choose one with --playbook",
+                            finding.id, finding.rule_id
+                        )
+                    })?,
+            };
+            let options = StartOptions {
+                execute,
+                responder: responder.clone(),
+                case_id: target.case.clone(),
+                run_id: None,
+                account: target.account.clone(),
+                region: target.target_region.clone(),
+            };
+            let mut executor = Executor::new(&catalog, &mut store, respond_config, &sink);
+            executor.start(&playbook, &finding_json, &options).await?
+        }
+        RespondCommand::Status { run_id } => {
+            Executor::new(&catalog, &mut store, respond_config, &sink).status(run_id)?
+        }
+        RespondCommand::Resume { run_id } => {
+            Executor::new(&catalog, &mut store, respond_config, &sink)
+                .resume(run_id, &responder)
+                .await?
+        }
+        RespondCommand::Approve { run_id, by, reason } => {
+            Executor::new(&catalog, &mut store, respond_config, &sink)
+                .approve(run_id, by, reason)
+                .await?
+        }
+        RespondCommand::Deny { run_id, by, reason } => {
+            Executor::new(&catalog, &mut store, respond_config, &sink)
+                .deny(run_id, by, reason)
+                .await?
+        }
+        RespondCommand::List { case, finding } => {
+            let runs =
+                Executor::new(&catalog, &mut store, respond_config, &sink).runs(&RunFilter {
+                    case_id: case.clone(),
+                    finding_id: finding.clone(),
+                    ..RunFilter::default()
+                })?;
+            for run in &runs {
+                if jsonl {
+                    println!("{}", serde_json::to_string(run)?);
+                } else {
+                    println!(
+                        "{:<28} {:<18} {:<36} {:<28} {}",
+                        run.id,
+                        run.status.as_str(),
+                        run.playbook_id,
+                        run.case_id,
+                        run.updated_at
+                    );
+                }
+            }
+            return Ok(0);
+        }
+        RespondCommand::VerifyLedger => {
+            let check = vigil_respond::verify_ledger(&store)?;
+            println!("{}", serde_json::to_string_pretty(&check)?);
+            return Ok(if check.first_broken.is_none() { 0 } else { 1 });
+        }
+    };
+    if run.execute {
+        record_ledger(&store, &vault, &run, &responder).await?;
+    }
+    if jsonl {
+        println!("{}", serde_json::to_string(&run)?);
+    } else {
+        print_run(&run);
+    }
+    // A run that failed or was denied is not a clean outcome.
+    Ok(match run.status.as_str() {
+        "failed" | "denied" => 1,
+        _ => 0,
+    })
+}
+
+async fn open_vault(args: &RespondArgs, config: &Config, responder: &str) -> anyhow::Result<Vault> {
+    let ev = super::evidence::EvidenceArgs {
+        vault: args.vault.clone(),
+        key: args.key.clone(),
+        store: args.store.clone(),
+        aws: args.aws.clone(),
+        command: super::evidence::EvidenceCommand::List { case: None },
+    };
+    let location: VaultLocation = super::evidence::vault_location(&ev, config)?.parse()?;
+    let aws = match &location {
+        VaultLocation::S3 { .. } => {
+            Some(vigil_aws::AwsContext::load(args.aws.options(config, None)).await?)
+        }
+        VaultLocation::Local(_) => None,
+    };
+    let backend = vigil_vault::open_backend(&location, aws.as_ref(), &config.evidence.s3).await?;
+    let key_path = super::evidence::key_path(&ev, config)?;
+    if !key_path.is_file() {
+        let outcome = Vault::init(backend.as_ref(), &key_path).await?;
+        eprintln!(
+            "vigil: created the evidence signing key {} for vault {} (key id {})",
+            key_path.display(),
+            outcome.location,
+            outcome.key_id
+        );
+    }
+    let signer = SigningKeyPair::load(&key_path)?;
+    Ok(Vault::open(
+        backend,
+        Some(signer),
+        Actor {
+            operator: responder.to_string(),
+            principal: None,
+        },
+    )
+    .await?)
+}
+
+/// Captures go to the vault, with the responder as operator.
+struct VaultSink<'a> {
+    vault: &'a Vault,
+    responder: String,
+}
+
+impl EvidenceSink for VaultSink<'_> {
+    fn put(&self, item: EvidenceItem) -> Result<String, String> {
+        self.vault
+            .store_capture_blocking(NewItem {
+                case_id: item.case_id,
+                name: item.name,
+                media_type: item.media_type,
+                bytes: item.bytes,
+                source: Source {
+                    arn: item.source,
+                    account: item.account,
+                    region: item.region,
+                },
+                method: item.method,
+                collected_by: None,
+                operator: Some(self.responder.clone()),
+                collected_at: None,
+            })
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Adds the run's ledger entries (JSON Lines) to its case, so the case bundle carries them.
+async fn record_ledger(
+    store: &SqliteStore,
+    vault: &Vault,
+    run: &Run,
+    responder: &str,
+) -> anyhow::Result<()> {
+    let entries = store.ledger(Some(&run.id))?;
+    let mut bytes = Vec::new();
+    for entry in &entries {
+        serde_json::to_writer(&mut bytes, entry)?;
+        bytes.push(b'\n');
+    }
+    vault
+        .add(NewItem {
+            case_id: run.case_id.clone(),
+            name: format!("ledger-{}-{}.jsonl", run.id, entries.len()),
+            media_type: "application/x-ndjson".into(),
+            bytes,
+            source: Source::default(),
+            method: format!(
+                "vigil action ledger of run {} ({})",
+                run.id, run.playbook_id
+            ),
+            collected_by: None,
+            operator: Some(responder.to_string()),
+            collected_at: None,
+        })
+        .await?;
+    Ok(())
+}
+
+fn print_run(run: &Run) {
+    println!(
+        "run {}  {}  playbook {}  case {}  {}",
+        run.id,
+        run.status.as_str(),
+        run.playbook_id,
+        run.case_id,
+        if run.execute { "EXECUTE" } else { "DRY-RUN" }
+    );
+    if let Some(error) = &run.error {
+        println!("  error: {error}");
+    }
+    for step in &run.steps {
+        let action = step.action.as_deref().unwrap_or("(decision)");
+        println!("  {:<16} {:<34} {}", step.status.as_str(), action, step.id);
+        if let Some(branch) = &step.branch {
+            println!("      branch: {branch}");
+        }
+        if let Some(error) = &step.error {
+            println!("      error: {error}");
+        }
+        if let Some(report) = &step.report {
+            for call in &report.calls {
+                let mark = if call.made {
+                    "made"
+                } else if call.dry_run_checked {
+                    "dry-run ok"
+                } else {
+                    "planned"
+                };
+                println!(
+                    "      {:<10} {}:{} {}{}",
+                    mark,
+                    call.service,
+                    call.operation,
+                    call.params,
+                    call.request_id
+                        .as_deref()
+                        .map(|r| format!(" (request {r})"))
+                        .unwrap_or_default()
+                );
+            }
+            if let Some(note) = &report.note {
+                println!("      note: {note}");
+            }
+        }
+    }
+    if let Some(step) = run.awaiting_step() {
+        println!(
+            "  waiting for approval of step {}: vigil respond approve {} --by NAME",
+            step.id, run.id
+        );
+    }
+}
+
+/// `vigil playbooks list`, `vigil runbook render`, `vigil iam-policy`.
+#[derive(Debug, Args)]
+pub struct RunbookArgs {
+    /// A playbook id or file; with --all, every playbook.
+    pub playbook: Option<String>,
+    /// Render every playbook into this directory, one `<id>.md` each.
+    #[arg(long, value_name = "DIR")]
+    pub all: Option<PathBuf>,
+    /// Output file (default: standard output).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+pub fn runbook(args: RunbookArgs, config: &Config) -> anyhow::Result<u8> {
+    let catalog = super::runtime()?.block_on(catalog(&offline(), config, None))?;
+    let all = playbooks(&catalog, config)?;
+    if let Some(dir) = &args.all {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for p in &all {
+            let path = dir.join(format!("{}.md", p.id));
+            std::fs::write(&path, render_runbook(p, &catalog))
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("{}", path.display());
+        }
+        return Ok(0);
+    }
+    let Some(wanted) = &args.playbook else {
+        bail!("name a playbook (id or file), or give --all DIR");
+    };
+    let playbook = find_playbook(wanted, &all, &catalog)?;
+    let text = render_runbook(&playbook, &catalog);
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{text}"),
+    }
+    Ok(0)
+}
+
+#[derive(Debug, Args)]
+pub struct IamPolicyArgs {
+    /// Only these playbooks (ids or files; repeatable). Default: every playbook.
+    #[arg(long = "playbook")]
+    pub playbooks: Vec<String>,
+}
+
+pub fn iam(args: IamPolicyArgs, config: &Config) -> anyhow::Result<u8> {
+    let catalog = super::runtime()?.block_on(catalog(&offline(), config, None))?;
+    let all = playbooks(&catalog, config)?;
+    let chosen: Vec<Playbook> = if args.playbooks.is_empty() {
+        all
+    } else {
+        args.playbooks
+            .iter()
+            .map(|w| find_playbook(w, &all, &catalog))
+            .collect::<anyhow::Result<_>>()?
+    };
+    let refs: Vec<&Playbook> = chosen.iter().collect();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&iam_policy(&catalog, &refs))?
+    );
+    Ok(0)
+}
+
+pub fn list_playbooks(config: &Config) -> anyhow::Result<u8> {
+    let catalog = super::runtime()?.block_on(catalog(&offline(), config, None))?;
+    for p in playbooks(&catalog, config)? {
+        println!("{:<36} {}", p.id, p.title);
+    }
+    Ok(0)
+}

@@ -1,0 +1,236 @@
+//! `vigil evidence` and `vigil trail verify` and `vigil policy analyze` on the command line.
+
+use crate::common::{repo, vigil_in};
+
+#[test]
+fn evidence_round_trip_tamper_and_offline_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let vault = d.join("vault");
+    let key = d.join("keys/signing.key");
+    let v = vault.to_str().unwrap();
+    let k = key.to_str().unwrap();
+    let init = vigil_in(
+        d,
+        &[
+            "evidence",
+            "init",
+            "--vault",
+            v,
+            "--key",
+            k,
+            "--public-key-out",
+            "pub.pem",
+        ],
+        None,
+    );
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    std::fs::write(
+        d.join("notes.txt"),
+        b"instance i-0abc talked to 203.0.113.9\n",
+    )
+    .unwrap();
+    let add = vigil_in(
+        d,
+        &[
+            "evidence",
+            "add",
+            "case-1",
+            "notes.txt",
+            "--vault",
+            v,
+            "--key",
+            k,
+            "--source-arn",
+            "arn:aws:ec2:us-east-1:111122223333:instance/i-0abc",
+        ],
+        None,
+    );
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    let verify = vigil_in(
+        d,
+        &["evidence", "verify", "case-1", "--vault", v, "--key", k],
+        None,
+    );
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    let export = vigil_in(
+        d,
+        &[
+            "evidence",
+            "export",
+            "case-1",
+            "-o",
+            "case-1.tar.gz",
+            "--vault",
+            v,
+            "--key",
+            k,
+        ],
+        None,
+    );
+    assert_eq!(export.code, 0, "{}", export.stderr);
+    let offline = vigil_in(
+        d,
+        &[
+            "evidence",
+            "verify",
+            "--bundle",
+            "case-1.tar.gz",
+            "--public-key",
+            "pub.pem",
+        ],
+        None,
+    );
+    assert_eq!(offline.code, 0, "{}\n{}", offline.stdout, offline.stderr);
+
+    // Change the item's bytes behind the vault's back: verify names it and exits 1.
+    let items = vault.join("cases/case-1/items");
+    let item = std::fs::read_dir(&items)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut perms = std::fs::metadata(&item).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&item, perms).unwrap();
+    std::fs::write(&item, b"instance i-0abc talked to nobody\n").unwrap();
+    let tampered = vigil_in(
+        d,
+        &["evidence", "verify", "case-1", "--vault", v, "--key", k],
+        None,
+    );
+    assert_eq!(tampered.code, 1, "{}\n{}", tampered.stdout, tampered.stderr);
+    assert!(
+        tampered.stdout.to_lowercase().contains("changed")
+            || tampered.stdout.to_lowercase().contains("altered"),
+        "{}",
+        tampered.stdout
+    );
+    // A corrupt bundle is a clear error, not a panic.
+    std::fs::write(d.join("junk.tar.gz"), b"not an archive").unwrap();
+    let junk = vigil_in(
+        d,
+        &[
+            "evidence",
+            "verify",
+            "--bundle",
+            "junk.tar.gz",
+            "--public-key",
+            "pub.pem",
+        ],
+        None,
+    );
+    assert_eq!(junk.code, 2, "{}", junk.stderr);
+    assert!(junk.stderr.contains("junk.tar.gz"), "{}", junk.stderr);
+}
+
+#[test]
+fn trail_verify_checks_a_local_copy_and_names_a_modified_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("trail");
+    let fixture = repo().join("crates/vigil-trail/tests/data/openssl-trail");
+    copy_dir(&fixture, &copy);
+    let key = repo().join("crates/vigil/tests/cli/data/trail-public.pem");
+    let args = [
+        "trail",
+        "verify",
+        "--dir",
+        copy.to_str().unwrap(),
+        "--public-key",
+        key.to_str().unwrap(),
+        "--start",
+        "2024-05-01",
+        "--end",
+        "2024-05-02",
+    ];
+    let ok = vigil_in(dir.path(), &args, None);
+    assert_eq!(ok.code, 0, "{}\n{}", ok.stdout, ok.stderr);
+    // Rewrite the log file: its hash no longer matches the digest.
+    let log = walk(&copy)
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("/CloudTrail/"))
+        .unwrap();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut encoder, b"{\"Records\":[]}").unwrap();
+    std::fs::write(&log, encoder.finish().unwrap()).unwrap();
+    let bad = vigil_in(dir.path(), &args, None);
+    assert_eq!(bad.code, 1, "{}\n{}", bad.stdout, bad.stderr);
+    assert!(bad.stdout.contains("OpenSSLfixture01"), "{}", bad.stdout);
+}
+
+#[test]
+fn policy_analyze_exits_1_for_public_and_0_for_internal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("public.json"),
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"Anyone","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("org.json"),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}}]}"#,
+    )
+    .unwrap();
+    let public = vigil_in(
+        d,
+        &[
+            "policy",
+            "analyze",
+            "public.json",
+            "--kind",
+            "s3",
+            "--owner",
+            "111122223333",
+        ],
+        None,
+    );
+    assert_eq!(public.code, 1, "{}\n{}", public.stdout, public.stderr);
+    assert!(public.stdout.contains("Public"), "{}", public.stdout);
+    let org = vigil_in(
+        d,
+        &[
+            "policy",
+            "analyze",
+            "org.json",
+            "--kind",
+            "s3",
+            "--owner",
+            "111122223333",
+            "--trusted-org",
+            "o-abc123",
+        ],
+        None,
+    );
+    assert_eq!(org.code, 0, "{}\n{}", org.stdout, org.stderr);
+    let broken = vigil_in(d, &["policy", "analyze", "missing.json"], None);
+    assert_eq!(broken.code, 2, "{}", broken.stderr);
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
