@@ -38,7 +38,8 @@ pub struct Schema {
 impl Schema {
     /// Loads `tests/data/ocsf`.
     pub fn load() -> Schema {
-        let root = crate_dir().join("tests/data/ocsf");
+        // From either crate that includes this checker (vigil-findings, vigil-posture).
+        let root = crate_dir().join("../vigil-findings/tests/data/ocsf");
         let dictionary = json(&root.join("dictionary.json"));
         Schema { root, dictionary }
     }

@@ -16,7 +16,7 @@ use super::CIS_BENCHMARK;
 use crate::result::{ScanReport, Status};
 
 /// The OCSF schema version vigil writes (`metadata.version`): the version of the schema copy
-/// the tests check every rendered finding against (`tests/report_data/ocsf/version.json`).
+/// the tests check every rendered finding against (vigil-findings' `tests/data/ocsf/version.json`).
 pub const OCSF_SCHEMA_VERSION: &str = "1.9.0-dev";
 const CATEGORY_UID: u32 = 2;
 const CLASS_UID: u32 = 2003;

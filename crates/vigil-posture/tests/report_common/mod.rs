@@ -5,6 +5,8 @@
 
 pub mod asff;
 pub mod chromium;
+/// The OCSF checker and schema subset of vigil-findings, shared rather than copied.
+#[path = "../../../vigil-findings/tests/common/ocsf.rs"]
 pub mod ocsf;
 pub mod sarif;
 
