@@ -94,6 +94,52 @@ pub enum EvidenceCommand {
         #[arg(long, value_name = "FILE")]
         public_key: Option<PathBuf>,
     },
+    /// Collect the CloudTrail events of a principal, an access key, a resource or an IP over
+    /// a time window into one evidence item (with the query that produced it): from local
+    /// log files (--logs), from a CloudTrail S3 bucket's account/region/date layout
+    /// (--bucket), or else from CloudTrail LookupEvents.
+    Collect {
+        case: String,
+        /// Events of this principal (user, role or assumed-role ARN).
+        #[arg(long)]
+        principal: Option<String>,
+        /// Events made with this access key.
+        #[arg(long)]
+        access_key: Option<String>,
+        /// Events touching this resource (name or ARN).
+        #[arg(long)]
+        resource: Option<String>,
+        /// Events from this IP address or CIDR.
+        #[arg(long)]
+        ip: Option<String>,
+        /// Start of the window (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        start: String,
+        /// End of the window (default: now).
+        #[arg(long)]
+        end: Option<String>,
+        /// A directory of CloudTrail log files (plain or .json.gz).
+        #[arg(long, value_name = "DIR", conflicts_with = "bucket")]
+        logs: Option<PathBuf>,
+        /// A CloudTrail S3 bucket: the log files of the window are copied, then filtered.
+        #[arg(long)]
+        bucket: Option<String>,
+        /// The trail's S3 key prefix (with --bucket).
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Organisation id of an organisation trail (with --bucket).
+        #[arg(long)]
+        org_id: Option<String>,
+        /// Only this account's files (with --bucket).
+        #[arg(long)]
+        account: Option<String>,
+        /// Only this region's files (with --bucket).
+        #[arg(long = "trail-region")]
+        trail_region: Option<String>,
+        /// Most events kept (the newest).
+        #[arg(long, default_value_t = 10_000)]
+        max_events: u64,
+    },
     /// Export a case as one archive: items, manifest, chain, signatures, public key.
     Export {
         case: String,
@@ -156,7 +202,10 @@ async fn run_async(args: EvidenceArgs, config: &Config) -> anyhow::Result<u8> {
     } else {
         None
     };
-    let needs_key = matches!(args.command, EvidenceCommand::Add { .. });
+    let needs_key = matches!(
+        args.command,
+        EvidenceCommand::Add { .. } | EvidenceCommand::Collect { .. }
+    );
     if needs_key && signer.is_none() {
         bail!(
             "no signing key at {}: run `vigil evidence init` first, or pass --key",
@@ -278,6 +327,105 @@ async fn run_async(args: EvidenceArgs, config: &Config) -> anyhow::Result<u8> {
                 }
             };
             Ok(if ok { 0 } else { 1 })
+        }
+        EvidenceCommand::Collect {
+            case,
+            principal,
+            access_key,
+            resource,
+            ip,
+            start,
+            end,
+            logs,
+            bucket,
+            prefix,
+            org_id,
+            account,
+            trail_region,
+            max_events,
+        } => {
+            let time = |t: &str, what: &str| -> anyhow::Result<String> {
+                Ok(vigil_trail::parse_time(t)
+                    .with_context(|| format!("--{what}"))?
+                    .to_rfc3339())
+            };
+            let mut params = serde_json::Map::new();
+            let mut put = |k: &str, v: Option<String>| {
+                if let Some(v) = v {
+                    params.insert(k.to_string(), serde_json::Value::String(v));
+                }
+            };
+            put("principal_arn", principal);
+            put("access_key_id", access_key);
+            put("resource", resource);
+            put("source_ip", ip);
+            put("start", Some(time(&start, "start")?));
+            put("end", end.as_deref().map(|e| time(e, "end")).transpose()?);
+            // A bucket is copied (with vigil-trail's fetch, which knows the layout) to a
+            // temporary directory for the window, then read like local logs.
+            let copy = tempfile::tempdir().context("creating a temporary directory")?;
+            let logs_dir = match (&logs, &bucket) {
+                (Some(dir), _) => Some(dir.clone()),
+                (None, Some(bucket)) => {
+                    let ctx =
+                        vigil_aws::AwsContext::load(args.aws.options(config, Some(&case))).await?;
+                    let source = vigil_trail::S3Source::connect(&ctx, bucket).await?;
+                    let opts = vigil_trail::VerifyOptions {
+                        location: vigil_trail::TrailLocation {
+                            prefix: prefix.clone(),
+                            org_id: org_id.clone(),
+                            account: account.clone(),
+                            region: trail_region.clone(),
+                            trail_name: None,
+                        },
+                        start: Some(vigil_trail::parse_time(&start)?),
+                        end: end.as_deref().map(vigil_trail::parse_time).transpose()?,
+                    }
+                    .validated()?;
+                    let report = vigil_trail::fetch(&source, &opts, copy.path()).await?;
+                    eprintln!("copied {} log files from s3://{bucket}", report.logs);
+                    Some(copy.path().to_path_buf())
+                }
+                (None, None) => None,
+            };
+            put("logs_dir", logs_dir.map(|d| d.display().to_string()));
+            params.insert("max_events".into(), serde_json::Value::from(max_events));
+            let ctx = vigil_aws::AwsContext::load(args.aws.options(config, Some(&case))).await?;
+            let catalog = vigil_actions::catalog(ctx, config.actions.options());
+            let action = catalog
+                .get("cloudtrail.collect_activity")
+                .context("the catalog has no cloudtrail.collect_activity")?;
+            let guard = vigil_respond::RunGuard::new(&config.respond, Default::default());
+            let operator = Actor::from_env().operator;
+            let sink = super::respond::VaultSink {
+                vault: &vault,
+                responder: operator.clone(),
+            };
+            let env = vigil_respond::action::StepEnv {
+                run_id: "evidence-collect",
+                case_id: &case,
+                responder: &operator,
+                account: None,
+                region: None,
+                execute: true,
+                guard: &guard,
+                evidence: &sink,
+                now: chrono::Utc::now(),
+            };
+            let report = action
+                .run(&env, &params)
+                .await
+                .map_err(|e| anyhow::anyhow!("collecting CloudTrail activity: {e}"))?;
+            for sha in &report.evidence {
+                println!("{case}: collected sha256:{sha}");
+            }
+            if let Some(note) = &report.note {
+                println!("{note}");
+            }
+            if report.evidence.is_empty() {
+                bail!("nothing was stored");
+            }
+            Ok(0)
         }
         EvidenceCommand::Export { case, output } => {
             let out = output.unwrap_or_else(|| PathBuf::from(format!("{case}.tar.gz")));

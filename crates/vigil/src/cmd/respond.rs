@@ -340,9 +340,9 @@ async fn open_vault(args: &RespondArgs, config: &Config, responder: &str) -> any
 }
 
 /// Captures go to the vault, with the responder as operator.
-struct VaultSink<'a> {
-    vault: &'a Vault,
-    responder: String,
+pub struct VaultSink<'a> {
+    pub vault: &'a Vault,
+    pub responder: String,
 }
 
 impl EvidenceSink for VaultSink<'_> {

@@ -234,3 +234,132 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// `vigil evidence collect`: the activity of one principal, from local logs and from a
+/// CloudTrail bucket's layout in moto, each stored as one item with its query.
+#[test]
+fn evidence_collect_from_local_logs_and_from_a_trail_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let vault = d.join("vault");
+    let key = d.join("signing.key");
+    let (v, k) = (vault.to_str().unwrap(), key.to_str().unwrap());
+    let logs = repo().join("examples/incident/logs");
+    let principal = "arn:aws:sts::111122223333:assumed-role/security-audit/posture-scan";
+    let init = vigil_in(d, &["evidence", "init", "--vault", v, "--key", k], None);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let local = crate::common::vigil_env(
+        d,
+        &[
+            "evidence",
+            "collect",
+            "case-9",
+            "--principal",
+            principal,
+            "--start",
+            "2026-10-01",
+            "--end",
+            "2026-10-31",
+            "--logs",
+            logs.to_str().unwrap(),
+            "--vault",
+            v,
+            "--key",
+            k,
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(local.code, 0, "{}\n{}", local.stdout, local.stderr);
+    assert!(
+        local.stdout.contains("collected sha256:"),
+        "{}",
+        local.stdout
+    );
+
+    // The same file delivered to a trail bucket, read through the bucket's key layout.
+    let moto = vigil_testkit::MotoServer::start().expect("moto");
+    let file = "111122223333_CloudTrail_us-west-2_20261014T0700Z_J6IRGY5BN43DXGAO.json.gz";
+    let bytes = std::fs::read(
+        logs.join("AWSLogs/111122223333/CloudTrail/us-west-2/2026/10/14")
+            .join(file),
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ctx = vigil_aws::AwsContext::load(vigil_aws::AwsOptions::for_emulator(moto.endpoint()))
+            .await
+            .unwrap();
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(ctx.base())
+                .force_path_style(true)
+                .build(),
+        );
+        s3.create_bucket()
+            .bucket("trail-logs")
+            .send()
+            .await
+            .unwrap();
+        s3.put_object()
+            .bucket("trail-logs")
+            .key(format!(
+                "AWSLogs/111122223333/CloudTrail/us-west-2/2026/10/14/{file}"
+            ))
+            .body(bytes.into())
+            .send()
+            .await
+            .unwrap();
+    });
+    let from_bucket = crate::common::vigil_env(
+        d,
+        &[
+            "evidence",
+            "collect",
+            "case-9",
+            "--principal",
+            principal,
+            "--start",
+            "2026-10-14",
+            "--end",
+            "2026-10-15",
+            "--bucket",
+            "trail-logs",
+            "--endpoint-url",
+            &moto.endpoint(),
+            "--vault",
+            v,
+            "--key",
+            k,
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(
+        from_bucket.code, 0,
+        "{}\n{}",
+        from_bucket.stdout, from_bucket.stderr
+    );
+    assert!(
+        from_bucket.stderr.contains("copied 1 log files"),
+        "{}",
+        from_bucket.stderr
+    );
+    let list = vigil_in(
+        d,
+        &["evidence", "list", "case-9", "--vault", v, "--key", k],
+        None,
+    );
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let verify = vigil_in(
+        d,
+        &["evidence", "verify", "case-9", "--vault", v, "--key", k],
+        None,
+    );
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+}
