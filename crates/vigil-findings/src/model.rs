@@ -22,6 +22,8 @@ pub enum RuleKind {
     FirstSeen,
     /// A threat-intelligence list match.
     ThreatIntel,
+    /// A posture control that failed on a resource (`vigil scan`).
+    Posture,
 }
 
 impl RuleKind {
@@ -32,6 +34,7 @@ impl RuleKind {
             RuleKind::Correlation => "correlation",
             RuleKind::FirstSeen => "first_seen",
             RuleKind::ThreatIntel => "threat_intel",
+            RuleKind::Posture => "posture",
         }
     }
 }

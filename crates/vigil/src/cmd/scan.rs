@@ -10,13 +10,15 @@ use vigil_inventory::{collect, InventoryOptions, ProgressEvent};
 use vigil_posture::report::{summary, write_report, ReportFormat};
 use vigil_posture::{evaluate, EvalOptions, Mutes, ScanReport, Selection, Snapshot, Status};
 
-use crate::cli::AwsArgs;
+use crate::cli::{AwsArgs, StoreArgs};
 use crate::config::Config;
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// More regions to scan (repeatable; `all` for every enabled region). Default: --region.
     #[arg(long = "scan-region", value_name = "REGION")]
     pub regions: Vec<String>,
@@ -93,6 +95,15 @@ pub fn run(args: ScanArgs, config: &Config) -> anyhow::Result<u8> {
         api_calls: snapshot.api_calls,
         api_errors: snapshot.api_errors,
     };
+    if let Some(path) = super::store_path(&args.store.resolve(config))? {
+        let stored = store_failures(&path, &report)?;
+        eprintln!(
+            "store {}: {} failing results ({} new findings)",
+            path.display(),
+            stored.0,
+            stored.1
+        );
+    }
     let failing = report
         .results
         .iter()
@@ -162,4 +173,67 @@ async fn collect_snapshot(args: &ScanArgs, config: &Config) -> anyhow::Result<Sn
         stats.api_calls, stats.api_errors
     );
     Ok(snapshot)
+}
+
+/// Writes every unmuted FAIL as a finding of kind `posture` (rule = control, key = resource),
+/// so scan results sit beside detection findings and share their status, suppressions and
+/// responses. A resource that fails the same control again maps to the same finding. Returns
+/// (failing results, findings created).
+fn store_failures(path: &std::path::Path, report: &ScanReport) -> anyhow::Result<(usize, usize)> {
+    use vigil_findings::{Finding, RuleKind};
+    use vigil_store::{FindingContribution, SqliteStore, Store};
+    let at = report.finished_at.timestamp_millis();
+    let mut batch = Vec::new();
+    for result in &report.results {
+        if result.status != Status::Fail || result.muted.is_some() {
+            continue;
+        }
+        let Some(control) = vigil_posture::control(&result.control) else {
+            continue;
+        };
+        let mut tags: Vec<String> = control
+            .security_hub
+            .iter()
+            .map(|id| format!("securityhub.{id}"))
+            .collect();
+        if let Some(cis) = control.cis {
+            tags.push(format!("cis.v3.{cis}"));
+        }
+        tags.push(format!("posture.{:?}", control.area).to_lowercase());
+        let finding = Finding {
+            id: Finding::stable_id(control.id, &result.resource.id, 0),
+            rule_id: control.id.to_string(),
+            rule_title: control.title.to_string(),
+            rule_kind: RuleKind::Posture,
+            description: format!("{} {}", result.reason, control.remediation),
+            severity: control.severity,
+            first_seen_ms: at,
+            last_seen_ms: at,
+            window_start_ms: 0,
+            event_count: 1,
+            dedup_key: result.resource.id.clone(),
+            account: Some(result.resource.account.clone()),
+            region: Some(result.resource.region.clone()),
+            principal: None,
+            resources: vec![result.resource.id.clone()],
+            source_ips: Vec::new(),
+            log_sources: Vec::new(),
+            tags,
+            runbook: control.remediation_action.map(str::to_string),
+            intel: Vec::new(),
+            samples: Vec::new(),
+            status: vigil_findings::Status::New,
+            history: Vec::new(),
+        };
+        batch.push(FindingContribution {
+            // One input per control and resource: a later scan replaces the earlier one's
+            // contribution instead of adding to it.
+            input_key: format!("scan:{}:{}", control.id, result.resource.id),
+            finding,
+        });
+    }
+    let mut store =
+        SqliteStore::open(path).with_context(|| format!("opening the store {}", path.display()))?;
+    let upsert = store.upsert_findings(&batch)?;
+    Ok((batch.len(), upsert.created))
 }

@@ -363,3 +363,94 @@ fn evidence_collect_from_local_logs_and_from_a_trail_bucket() {
     );
     assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
 }
+
+/// `vigil scan` against moto: a weak password policy fails VIG-06, the snapshot saved on the
+/// way evaluates to the same results offline, and failures land in the store as findings.
+#[test]
+fn scan_live_then_from_snapshot_and_into_the_store() {
+    let moto = vigil_testkit::MotoServer::start().expect("moto");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ctx = vigil_aws::AwsContext::load(vigil_aws::AwsOptions::for_emulator(moto.endpoint()))
+            .await
+            .unwrap();
+        aws_sdk_iam::Client::new(ctx.base())
+            .update_account_password_policy()
+            .minimum_password_length(8)
+            .send()
+            .await
+            .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let endpoint = moto.endpoint();
+    let live = crate::common::vigil_env(
+        d,
+        &[
+            "scan",
+            "--endpoint-url",
+            &endpoint,
+            "--format",
+            "jsonl",
+            "--save-snapshot",
+            "snap.json",
+            "--store",
+            "s.sqlite",
+            "--no-progress",
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(live.code, 1, "failures exit 1\n{}", live.stderr);
+    let results = live.jsonl();
+    let status_of = |results: &[serde_json::Value], control: &str| -> Vec<String> {
+        results
+            .iter()
+            .filter(|r| r["control"] == control)
+            .map(|r| r["status"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(
+        status_of(&results, "VIG-06"),
+        vec!["FAIL"],
+        "{}",
+        live.stdout
+    );
+    assert_eq!(results.len(), live.stdout.lines().count());
+    let offline = vigil_in(
+        d,
+        &[
+            "scan",
+            "--from-snapshot",
+            "snap.json",
+            "--format",
+            "jsonl",
+            "--store",
+            "none",
+        ],
+        None,
+    );
+    assert_eq!(offline.code, 1, "{}", offline.stderr);
+    let again = offline.jsonl();
+    assert_eq!(again.len(), results.len());
+    for control in ["VIG-06", "VIG-03", "VIG-40"] {
+        assert_eq!(
+            status_of(&again, control),
+            status_of(&results, control),
+            "{control}"
+        );
+    }
+    let stored = vigil_in(d, &["findings", "list", "--store", "s.sqlite"], None);
+    assert_eq!(stored.code, 0, "{}", stored.stderr);
+    assert!(
+        stored.stdout.contains("VIG-06") || stored.stdout.contains("Password"),
+        "{}",
+        stored.stdout
+    );
+}
