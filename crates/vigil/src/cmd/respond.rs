@@ -302,21 +302,43 @@ async fn run_async(args: RespondArgs, config: &Config) -> anyhow::Result<u8> {
 }
 
 async fn open_vault(args: &RespondArgs, config: &Config, responder: &str) -> anyhow::Result<Vault> {
+    open_default_vault(
+        args.vault.clone(),
+        args.key.clone(),
+        &args.store,
+        &args.aws,
+        config,
+        responder,
+    )
+    .await
+}
+
+/// The evidence vault as `vigil evidence` would open it, with its signing key (created, with
+/// a note on stderr, when there is none yet).
+pub async fn open_default_vault(
+    vault: Option<String>,
+    key: Option<PathBuf>,
+    store: &StoreArgs,
+    aws: &AwsArgs,
+    config: &Config,
+    responder: &str,
+) -> anyhow::Result<Vault> {
     let ev = super::evidence::EvidenceArgs {
-        vault: args.vault.clone(),
-        key: args.key.clone(),
-        store: args.store.clone(),
-        aws: args.aws.clone(),
+        vault,
+        key,
+        store: store.clone(),
+        aws: aws.clone(),
         command: super::evidence::EvidenceCommand::List { case: None },
     };
     let location: VaultLocation = super::evidence::vault_location(&ev, config)?.parse()?;
-    let aws = match &location {
+    let aws_ctx = match &location {
         VaultLocation::S3 { .. } => {
-            Some(vigil_aws::AwsContext::load(args.aws.options(config, None)).await?)
+            Some(vigil_aws::AwsContext::load(aws.options(config, None)).await?)
         }
         VaultLocation::Local(_) => None,
     };
-    let backend = vigil_vault::open_backend(&location, aws.as_ref(), &config.evidence.s3).await?;
+    let backend =
+        vigil_vault::open_backend(&location, aws_ctx.as_ref(), &config.evidence.s3).await?;
     let key_path = super::evidence::key_path(&ev, config)?;
     if !key_path.is_file() {
         let outcome = Vault::init(backend.as_ref(), &key_path).await?;

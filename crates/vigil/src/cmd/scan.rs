@@ -53,6 +53,13 @@ pub struct ScanArgs {
     /// No progress on the terminal.
     #[arg(long)]
     pub no_progress: bool,
+    /// Run each failing control's remediation action through the response engine (guard
+    /// rails, approvals for production, the ledger); a dry run unless --execute.
+    #[arg(long)]
+    pub remediate: bool,
+    /// With --remediate: make the changes.
+    #[arg(long, requires = "remediate")]
+    pub execute: bool,
 }
 
 pub fn run(args: ScanArgs, config: &Config) -> anyhow::Result<u8> {
@@ -95,14 +102,21 @@ pub fn run(args: ScanArgs, config: &Config) -> anyhow::Result<u8> {
         api_calls: snapshot.api_calls,
         api_errors: snapshot.api_errors,
     };
-    if let Some(path) = super::store_path(&args.store.resolve(config))? {
-        let stored = store_failures(&path, &report)?;
+    let store_path = super::store_path(&args.store.resolve(config))?;
+    if let Some(path) = &store_path {
+        let stored = store_failures(path, &report)?;
         eprintln!(
             "store {}: {} failing results ({} new findings)",
             path.display(),
             stored.0,
             stored.1
         );
+    }
+    if args.remediate {
+        let Some(path) = &store_path else {
+            bail!("--remediate records its runs in the store; --store none cannot");
+        };
+        super::runtime()?.block_on(remediate(&args, config, path, &report))?;
     }
     let failing = report
         .results
@@ -236,4 +250,146 @@ fn store_failures(path: &std::path::Path, report: &ScanReport) -> anyhow::Result
         SqliteStore::open(path).with_context(|| format!("opening the store {}", path.display()))?;
     let upsert = store.upsert_findings(&batch)?;
     Ok((batch.len(), upsert.created))
+}
+
+/// Plans (or, with --execute, runs) each failing control's remediation action as a
+/// one-step playbook for the finding `store_failures` wrote, so it goes through the same
+/// executor as every response: dry-run by default, guard rails, production approvals, and
+/// the ledger. An action whose parameters cannot all be taken from the resource is listed
+/// for a human instead.
+async fn remediate(
+    args: &ScanArgs,
+    config: &Config,
+    store_path: &std::path::Path,
+    report: &ScanReport,
+) -> anyhow::Result<()> {
+    use vigil_respond::{Executor, Playbook, StartOptions};
+    use vigil_store::{SqliteStore, Store};
+    let responder = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    let catalog = super::respond::catalog(&args.aws, config, None).await?;
+    let vault = super::respond::open_default_vault(
+        None,
+        None,
+        &StoreArgs {
+            store: Some(store_path.display().to_string()),
+        },
+        &args.aws,
+        config,
+        &responder,
+    )
+    .await?;
+    let sink = super::respond::VaultSink {
+        vault: &vault,
+        responder: responder.clone(),
+    };
+    let mut store = SqliteStore::open(store_path)?;
+    for result in &report.results {
+        if result.status != Status::Fail || result.muted.is_some() {
+            continue;
+        }
+        let Some(control) = vigil_posture::control(&result.control) else {
+            continue;
+        };
+        let Some(action_name) = control.remediation_action else {
+            continue;
+        };
+        let Some(action) = catalog.get(action_name) else {
+            continue;
+        };
+        let required: Vec<&str> = action
+            .info()
+            .params
+            .iter()
+            .filter(|p| p.required)
+            .map(|p| p.name)
+            .collect();
+        let params = match required.as_slice() {
+            [] => String::from("{}"),
+            [one] => format!(
+                "{{ {one}: {} }}",
+                serde_json::to_string(&resource_name(&result.resource.id))?
+            ),
+            _ => {
+                println!(
+                    "{} {}: {action_name} needs {} — do it by hand: {}",
+                    control.id,
+                    result.resource.id,
+                    required.join(", "),
+                    control.remediation
+                );
+                continue;
+            }
+        };
+        let yaml = format!(
+            "id: remediate-{id}\ntitle: {title}\ndescription: Remediation of {id} by vigil scan.\n\
+             steps:\n  - id: remediate\n    action: {action_name}\n    params: {params}\n",
+            id = control.id.to_lowercase(),
+            title = serde_json::to_string(&format!("Remediate {}: {}", control.id, control.title))?,
+        );
+        let playbook = Playbook::load(&yaml, &format!("remediation of {}", control.id), &catalog)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let finding_id = vigil_findings::Finding::stable_id(control.id, &result.resource.id, 0);
+        let finding = store.get(&finding_id)?.with_context(|| {
+            format!("finding {finding_id} of {} is not in the store", control.id)
+        })?;
+        let options = StartOptions {
+            execute: args.execute,
+            responder: responder.clone(),
+            account: Some(result.resource.account.clone()),
+            region: Some(result.resource.region.clone()),
+            ..StartOptions::default()
+        };
+        let run = Executor::new(&catalog, &mut store, &config.respond, &sink)
+            .start(&playbook, &serde_json::to_value(&finding)?, &options)
+            .await?;
+        println!(
+            "{} {}: {action_name} {} (run {}{})",
+            control.id,
+            result.resource.id,
+            run.status.as_str(),
+            run.id,
+            if run.execute { "" } else { ", dry run" }
+        );
+    }
+    Ok(())
+}
+
+/// The name an action takes for a resource: the bucket of an S3 ARN, the id after the last
+/// `/` (snapshot, image, key, trail, user) or `:` (RDS snapshot), or the text itself.
+fn resource_name(id: &str) -> String {
+    if let Some(bucket) = id.strip_prefix("arn:aws:s3:::") {
+        return bucket.split('/').next().unwrap_or(bucket).to_string();
+    }
+    if !id.starts_with("arn:") {
+        return id.to_string();
+    }
+    let resource = id.splitn(6, ':').nth(5).unwrap_or(id);
+    resource
+        .rsplit(['/', ':'])
+        .next()
+        .unwrap_or(resource)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resource_name;
+
+    #[test]
+    fn resource_names_come_from_arns() {
+        assert_eq!(resource_name("arn:aws:s3:::logs-bucket"), "logs-bucket");
+        assert_eq!(
+            resource_name("arn:aws:ec2:us-east-1:111122223333:snapshot/snap-0abc"),
+            "snap-0abc"
+        );
+        assert_eq!(
+            resource_name("arn:aws:rds:us-east-1:111122223333:snapshot:nightly"),
+            "nightly"
+        );
+        assert_eq!(
+            resource_name("arn:aws:iam::111122223333:user/ops/alice"),
+            "alice"
+        );
+        assert_eq!(resource_name("sg-0123"), "sg-0123");
+    }
 }

@@ -380,6 +380,12 @@ fn scan_live_then_from_snapshot_and_into_the_store() {
             .send()
             .await
             .unwrap();
+        s3_client(&ctx)
+            .create_bucket()
+            .bucket("open-bucket")
+            .send()
+            .await
+            .unwrap();
     });
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -453,4 +459,69 @@ fn scan_live_then_from_snapshot_and_into_the_store() {
         "{}",
         stored.stdout
     );
+
+    // Remediation goes through the response engine: a dry run first, then (production
+    // approval switched off for the test) the bucket gets its Block Public Access.
+    let bpa_set = || {
+        runtime.block_on(async {
+            let ctx =
+                vigil_aws::AwsContext::load(vigil_aws::AwsOptions::for_emulator(moto.endpoint()))
+                    .await
+                    .unwrap();
+            s3_client(&ctx)
+                .get_public_access_block()
+                .bucket("open-bucket")
+                .send()
+                .await
+                .is_ok()
+        })
+    };
+    assert_eq!(status_of(&results, "VIG-53").len(), 1, "{}", live.stdout);
+    std::fs::write(
+        d.join("vigil.toml"),
+        "[respond]\nproduction_requires_approval = false\n",
+    )
+    .unwrap();
+    let scan_args = [
+        "scan",
+        "--endpoint-url",
+        &endpoint,
+        "--format",
+        "jsonl",
+        "--store",
+        "s.sqlite",
+        "--no-progress",
+        "--controls",
+        "VIG-53",
+        "--remediate",
+    ];
+    let plan = crate::common::vigil_env(d, &scan_args, None, &env);
+    assert!(
+        plan.stdout.contains("s3.block_public_access planned"),
+        "{}\n{}",
+        plan.stdout,
+        plan.stderr
+    );
+    assert!(!bpa_set(), "a dry run changed the bucket");
+    let mut execute = scan_args.to_vec();
+    execute.push("--execute");
+    let fixed = crate::common::vigil_env(d, &execute, None, &env);
+    assert!(
+        fixed.stdout.contains("s3.block_public_access succeeded"),
+        "{}\n{}",
+        fixed.stdout,
+        fixed.stderr
+    );
+    assert!(
+        bpa_set(),
+        "the bucket has no Block Public Access after --execute"
+    );
+}
+
+fn s3_client(ctx: &vigil_aws::AwsContext) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(ctx.base())
+            .force_path_style(true)
+            .build(),
+    )
 }
