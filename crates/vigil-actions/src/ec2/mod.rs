@@ -200,7 +200,10 @@ pub(crate) async fn groups_by_eni(
     calls: &mut Vec<ApiCall>,
 ) -> Result<BTreeMap<String, Vec<String>>, ActionError> {
     let enis = state.eni_ids();
-    if enis.len() <= 1 {
+    // One interface: the instance's groups are its groups, unless the instance lists none
+    // (moto leaves them off an instance launched without SecurityGroupIds; AWS never does),
+    // in which case the interface itself is asked.
+    if enis.len() <= 1 && !state.group_ids().is_empty() {
         return Ok(enis
             .into_iter()
             .map(|eni| (eni, state.group_ids()))

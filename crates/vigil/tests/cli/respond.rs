@@ -254,3 +254,201 @@ fn a_stopped_trail_is_restarted_end_to_end() {
     assert!(cloudtrail_is_logging(&endpoint, "management-events"));
     let _ = Path::new(store);
 }
+
+/// The guide's tag-driven response, end to end: a responder tags an instance
+/// `Response=Isolate`; `vigil detect` turns the CloudTrail record into a finding; `vigil
+/// respond run --execute` (dev account: no approval) runs the EC2 compromise playbook in moto,
+/// and the instance is read back isolated, protected, snapshotted, tagged and stopping. A
+/// second run converges: no second isolation group, no second snapshot.
+#[test]
+fn a_tagged_instance_is_contained_end_to_end() {
+    let ami = (
+        "ami-0abcdef1234567890".to_string(),
+        "vigil-test".to_string(),
+    );
+    let moto = vigil_testkit::MotoServer::start_with(vigil_testkit::MotoOptions {
+        single_ami: Some(ami.clone()),
+    })
+    .expect("moto");
+    let endpoint = moto.endpoint();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let ec2 = || {
+        runtime.block_on(async {
+            let ctx = vigil_aws::AwsContext::load(vigil_aws::AwsOptions::for_emulator(&endpoint))
+                .await
+                .unwrap();
+            aws_sdk_ec2::Client::new(ctx.base())
+        })
+    };
+    let client = ec2();
+    let instance_id = runtime.block_on(async {
+        let out = client
+            .run_instances()
+            .image_id(&ami.0)
+            .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+            .min_count(1)
+            .max_count(1)
+            .send()
+            .await
+            .unwrap();
+        out.instances()[0].instance_id().unwrap().to_string()
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let record = serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/carol",
+                         "accountId": "123456789012", "userName": "carol"},
+        "eventTime": "2026-11-22T10:00:00Z",
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "CreateTags",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.7",
+        "userAgent": "aws-cli/2.15",
+        "requestParameters": {
+            "resourcesSet": {"items": [{"resourceId": instance_id}]},
+            "tagSet": {"items": [{"key": "Response", "value": "Isolate"}]}
+        },
+        "eventID": "5f1d2c3b-0000-4000-8000-000000000001",
+        "eventType": "AwsApiCall",
+        "recipientAccountId": "123456789012"
+    });
+    std::fs::write(
+        d.join("tag.json"),
+        serde_json::to_vec(&serde_json::json!({"Records": [record]})).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("vigil.toml"),
+        "[respond]\nenvironments = { \"123456789012\" = \"dev\" }\n",
+    )
+    .unwrap();
+    let detect = vigil_in(
+        d,
+        &[
+            "detect",
+            "tag.json",
+            "--store",
+            "s.sqlite",
+            "--format",
+            "jsonl",
+            "--no-progress",
+        ],
+        None,
+    );
+    let finding = detect
+        .jsonl()
+        .into_iter()
+        .find(|f| f["rule_id"] == "724f0258-331a-4c0a-aa0f-720b20b3e462")
+        .unwrap_or_else(|| panic!("no response-tag finding:\n{}", detect.stdout));
+    let id = finding["id"].as_str().unwrap().to_string();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let args = [
+        "respond",
+        "run",
+        &id,
+        "--execute",
+        "--store",
+        "s.sqlite",
+        "--endpoint-url",
+        &endpoint,
+        "--vault",
+        "vault",
+        "--key",
+        "signing.key",
+    ];
+    let run = vigil_env(d, &args, None, &env);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("ec2-instance-compromise"),
+        "{}",
+        run.stdout
+    );
+
+    let read_back = || {
+        runtime.block_on(async {
+            let described = client
+                .describe_instances()
+                .instance_ids(&instance_id)
+                .send()
+                .await
+                .unwrap();
+            let instance = described.reservations()[0].instances()[0].clone();
+            let protection = client
+                .describe_instance_attribute()
+                .instance_id(&instance_id)
+                .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
+                .send()
+                .await
+                .unwrap()
+                .disable_api_termination()
+                .and_then(|v| v.value())
+                .unwrap_or(false);
+            let snapshots = client
+                .describe_snapshots()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("tag-key")
+                        .values("vigil:case")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap()
+                .snapshots()
+                .len();
+            let isolation_groups = client
+                .describe_security_groups()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("group-name")
+                        .values("vigil-isolation")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap()
+                .security_groups()
+                .len();
+            (instance, protection, snapshots, isolation_groups)
+        })
+    };
+    let (instance, protection, snapshots, groups) = read_back();
+    let names: Vec<&str> = instance
+        .security_groups()
+        .iter()
+        .filter_map(|g| g.group_name())
+        .collect();
+    assert_eq!(names, vec!["vigil-isolation"], "{}", run.stdout);
+    assert!(protection, "termination protection is off");
+    assert_eq!(snapshots, 1, "one tagged snapshot of the root volume");
+    assert_eq!(groups, 1);
+    assert!(
+        instance
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("Quarantine")
+                && t.value().is_some_and(|v| v.starts_with("case-"))),
+        "no Quarantine tag"
+    );
+    let state = instance
+        .state()
+        .and_then(|s| s.name())
+        .map(|n| n.as_str().to_string());
+    assert!(
+        matches!(state.as_deref(), Some("stopping" | "stopped")),
+        "{state:?}"
+    );
+
+    let again = vigil_env(d, &args, None, &env);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("already_done"), "{}", again.stdout);
+    let (_, _, snapshots, groups) = read_back();
+    assert_eq!((snapshots, groups), (1, 1), "a re-run duplicated something");
+}
