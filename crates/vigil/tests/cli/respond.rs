@@ -452,3 +452,367 @@ fn a_tagged_instance_is_contained_end_to_end() {
     let (_, _, snapshots, groups) = read_back();
     assert_eq!((snapshots, groups), (1, 1), "a re-run duplicated something");
 }
+
+/// Trusted Advisor reports an exposed key: the finding from its EventBridge event runs the
+/// exposed-access-key playbook in moto and the key is read back Inactive (the activity
+/// collection fails in moto, which lacks LookupEvents, and the playbook goes on past it).
+#[test]
+fn an_exposed_key_is_deactivated_end_to_end() {
+    let moto = vigil_testkit::MotoServer::start().expect("moto");
+    let endpoint = moto.endpoint();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let iam = runtime.block_on(async {
+        let ctx = vigil_aws::AwsContext::load(vigil_aws::AwsOptions::for_emulator(&endpoint))
+            .await
+            .unwrap();
+        aws_sdk_iam::Client::new(ctx.base())
+    });
+    let key_id = runtime.block_on(async {
+        iam.create_user()
+            .user_name("ci-deploy")
+            .send()
+            .await
+            .unwrap();
+        let key = iam
+            .create_access_key()
+            .user_name("ci-deploy")
+            .send()
+            .await
+            .unwrap();
+        key.access_key().unwrap().access_key_id().to_string()
+    });
+    let key_status = || {
+        runtime.block_on(async {
+            let keys = iam
+                .list_access_keys()
+                .user_name("ci-deploy")
+                .send()
+                .await
+                .unwrap();
+            keys.access_key_metadata()[0]
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default()
+        })
+    };
+    assert_eq!(key_status(), "Active");
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let event = std::fs::read_to_string(
+        repo().join("examples/incident/logs/eventbridge/2026-10-14T0340Z-trusted-advisor-exposed-access-keys.json"),
+    )
+    .unwrap()
+    .replace("AKIASDDU4ZH26CWQZ3BL", &key_id)
+    .replace("111122223333", "123456789012");
+    std::fs::write(d.join("ta.json"), event).unwrap();
+    std::fs::write(
+        d.join("vigil.toml"),
+        "[respond]\nenvironments = { \"123456789012\" = \"dev\" }\n",
+    )
+    .unwrap();
+    let detect = vigil_in(
+        d,
+        &[
+            "detect",
+            "ta.json",
+            "--store",
+            "s.sqlite",
+            "--format",
+            "jsonl",
+            "--no-progress",
+        ],
+        None,
+    );
+    let finding = detect
+        .jsonl()
+        .into_iter()
+        .find(|f| f["rule_id"] == "68bae98e-59b4-4bf0-be36-0f277103afce")
+        .unwrap_or_else(|| {
+            panic!(
+                "no exposed-key finding:\n{}\n{}",
+                detect.stdout, detect.stderr
+            )
+        });
+    let id = finding["id"].as_str().unwrap().to_string();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let args = [
+        "respond",
+        "run",
+        &id,
+        "--execute",
+        "--store",
+        "s.sqlite",
+        "--endpoint-url",
+        &endpoint,
+        "--vault",
+        "vault",
+        "--key",
+        "signing.key",
+    ];
+    let run = vigil_env(d, &args, None, &env);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("exposed-access-key"), "{}", run.stdout);
+    assert_eq!(key_status(), "Inactive", "{}", run.stdout);
+    let again = vigil_env(d, &args, None, &env);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("already_done"), "{}", again.stdout);
+}
+
+/// Writes `records` as a CloudTrail file in `dir`, detects it into `dir/s.sqlite` and
+/// returns the id of the finding of `rule`.
+fn finding_of(dir: &Path, records: Vec<serde_json::Value>, rule: &str) -> String {
+    let records: Vec<serde_json::Value> = records
+        .into_iter()
+        .map(|mut r| {
+            let common = serde_json::json!({
+                "eventVersion": "1.09",
+                "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/mallory",
+                                 "accountId": "123456789012", "userName": "mallory"},
+                "eventTime": "2026-11-22T10:00:00Z",
+                "awsRegion": "us-east-1",
+                "sourceIPAddress": "198.51.100.7",
+                "userAgent": "aws-cli/2.15",
+                "eventID": "5f1d2c3b-0000-4000-8000-000000000002",
+                "eventType": "AwsApiCall",
+                "recipientAccountId": "123456789012"
+            });
+            for (k, v) in common.as_object().unwrap() {
+                r[k] = v.clone();
+            }
+            r
+        })
+        .collect();
+    std::fs::write(
+        dir.join("events.json"),
+        serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("vigil.toml"),
+        "[respond]\nenvironments = { \"123456789012\" = \"dev\" }\n",
+    )
+    .unwrap();
+    let detect = vigil_in(
+        dir,
+        &[
+            "detect",
+            "events.json",
+            "--store",
+            "s.sqlite",
+            "--format",
+            "jsonl",
+            "--no-progress",
+        ],
+        None,
+    );
+    let finding = detect
+        .jsonl()
+        .into_iter()
+        .find(|f| f["rule_id"] == rule)
+        .unwrap_or_else(|| {
+            panic!(
+                "no finding of {rule}:\n{}\n{}",
+                detect.stdout, detect.stderr
+            )
+        });
+    finding["id"].as_str().unwrap().to_string()
+}
+
+/// Runs `vigil respond run FINDING --execute` against moto in `dir`.
+fn respond_execute(dir: &Path, endpoint: &str, id: &str) -> crate::common::Run {
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    vigil_env(
+        dir,
+        &[
+            "respond",
+            "run",
+            id,
+            "--execute",
+            "--store",
+            "s.sqlite",
+            "--endpoint-url",
+            endpoint,
+            "--vault",
+            "vault",
+            "--key",
+            "signing.key",
+        ],
+        None,
+        &env,
+    )
+}
+
+/// A security group opened to the world on SSH: the playbook revokes exactly that rule and
+/// leaves the group's other rules alone.
+#[test]
+fn a_world_open_security_group_rule_is_revoked_end_to_end() {
+    let moto = vigil_testkit::MotoServer::start().expect("moto");
+    let endpoint = moto.endpoint();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let ec2 = runtime.block_on(async {
+        let ctx = vigil_aws::AwsContext::load(vigil_aws::AwsOptions::for_emulator(&endpoint))
+            .await
+            .unwrap();
+        aws_sdk_ec2::Client::new(ctx.base())
+    });
+    let permission = |port: i32, cidr: &str| {
+        aws_sdk_ec2::types::IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(port)
+            .to_port(port)
+            .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build())
+            .build()
+    };
+    let group = runtime.block_on(async {
+        let g = ec2
+            .create_security_group()
+            .group_name("web")
+            .description("web tier")
+            .send()
+            .await
+            .unwrap();
+        let id = g.group_id().unwrap().to_string();
+        ec2.authorize_security_group_ingress()
+            .group_id(&id)
+            .ip_permissions(permission(22, "0.0.0.0/0"))
+            .ip_permissions(permission(443, "10.0.0.0/8"))
+            .send()
+            .await
+            .unwrap();
+        id
+    });
+    let rules = || {
+        runtime.block_on(async {
+            let out = ec2
+                .describe_security_groups()
+                .group_ids(&group)
+                .send()
+                .await
+                .unwrap();
+            let mut rules: Vec<(i32, String)> = out.security_groups()[0]
+                .ip_permissions()
+                .iter()
+                .flat_map(|p| {
+                    p.ip_ranges()
+                        .iter()
+                        .map(|r| {
+                            (
+                                p.from_port().unwrap_or(-1),
+                                r.cidr_ip().unwrap_or("").to_string(),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            rules.sort();
+            rules
+        })
+    };
+    assert_eq!(rules().len(), 2);
+    let dir = tempfile::tempdir().unwrap();
+    let record = serde_json::json!({
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "AuthorizeSecurityGroupIngress",
+        "requestParameters": {"groupId": group, "ipPermissions": {"items": [
+            {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+             "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}
+    });
+    let id = finding_of(
+        dir.path(),
+        vec![record],
+        "615974e0-ab5e-42d9-8dcd-f09b18ad065d",
+    );
+    let run = respond_execute(dir.path(), &endpoint, &id);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("security-group-open-to-world"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        rules(),
+        vec![(443, "10.0.0.0/8".to_string())],
+        "{}",
+        run.stdout
+    );
+}
+
+/// A bucket policy made public: the playbook turns on Block Public Access and removes the
+/// public statement (keeping the original policy as evidence); the bucket is read back.
+#[test]
+fn a_public_bucket_is_closed_end_to_end() {
+    let moto = vigil_testkit::MotoServer::start().expect("moto");
+    let endpoint = moto.endpoint();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let s3 = runtime.block_on(async {
+        let ctx = vigil_aws::AwsContext::load(vigil_aws::AwsOptions::for_emulator(&endpoint))
+            .await
+            .unwrap();
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(ctx.base())
+                .force_path_style(true)
+                .build(),
+        )
+    });
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::shared-assets/*"}]});
+    runtime.block_on(async {
+        s3.create_bucket()
+            .bucket("shared-assets")
+            .send()
+            .await
+            .unwrap();
+        s3.put_bucket_policy()
+            .bucket("shared-assets")
+            .policy(policy.to_string())
+            .send()
+            .await
+            .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let record = serde_json::json!({
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "PutBucketPolicy",
+        "requestParameters": {"bucketName": "shared-assets", "bucketPolicy": policy, "policy": ""}
+    });
+    let id = finding_of(
+        dir.path(),
+        vec![record],
+        "46c06aa9-66a6-4407-a686-aa7d8866c9e4",
+    );
+    let run = respond_execute(dir.path(), &endpoint, &id);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("s3-bucket-public"), "{}", run.stdout);
+    runtime.block_on(async {
+        let bpa = s3
+            .get_public_access_block()
+            .bucket("shared-assets")
+            .send()
+            .await
+            .unwrap();
+        let c = bpa.public_access_block_configuration().unwrap();
+        assert_eq!(
+            (
+                c.block_public_acls(),
+                c.ignore_public_acls(),
+                c.block_public_policy(),
+                c.restrict_public_buckets()
+            ),
+            (Some(true), Some(true), Some(true), Some(true))
+        );
+        let left = s3.get_bucket_policy().bucket("shared-assets").send().await;
+        assert!(left.is_err(), "the public policy is still there: {left:?}");
+    });
+}
