@@ -624,33 +624,37 @@ fn finding_of(dir: &Path, records: Vec<serde_json::Value>, rule: &str) -> String
     finding["id"].as_str().unwrap().to_string()
 }
 
-/// Runs `vigil respond run FINDING --execute` against moto in `dir`.
-fn respond_execute(dir: &Path, endpoint: &str, id: &str) -> crate::common::Run {
+/// Runs `vigil respond run FINDING --execute [--playbook ID]` against moto in `dir`.
+fn respond_execute(
+    dir: &Path,
+    endpoint: &str,
+    id: &str,
+    playbook: Option<&str>,
+) -> crate::common::Run {
     let env = [
         ("AWS_ACCESS_KEY_ID", "testing"),
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_REGION", "us-east-1"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
     ];
-    vigil_env(
-        dir,
-        &[
-            "respond",
-            "run",
-            id,
-            "--execute",
-            "--store",
-            "s.sqlite",
-            "--endpoint-url",
-            endpoint,
-            "--vault",
-            "vault",
-            "--key",
-            "signing.key",
-        ],
-        None,
-        &env,
-    )
+    let mut args = vec![
+        "respond",
+        "run",
+        id,
+        "--execute",
+        "--store",
+        "s.sqlite",
+        "--endpoint-url",
+        endpoint,
+        "--vault",
+        "vault",
+        "--key",
+        "signing.key",
+    ];
+    if let Some(p) = playbook {
+        args.extend(["--playbook", p]);
+    }
+    vigil_env(dir, &args, None, &env)
 }
 
 /// A security group opened to the world on SSH: the playbook revokes exactly that rule and
@@ -733,7 +737,7 @@ fn a_world_open_security_group_rule_is_revoked_end_to_end() {
         vec![record],
         "615974e0-ab5e-42d9-8dcd-f09b18ad065d",
     );
-    let run = respond_execute(dir.path(), &endpoint, &id);
+    let run = respond_execute(dir.path(), &endpoint, &id, None);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("security-group-open-to-world"),
@@ -792,7 +796,7 @@ fn a_public_bucket_is_closed_end_to_end() {
         vec![record],
         "46c06aa9-66a6-4407-a686-aa7d8866c9e4",
     );
-    let run = respond_execute(dir.path(), &endpoint, &id);
+    let run = respond_execute(dir.path(), &endpoint, &id, None);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("s3-bucket-public"), "{}", run.stdout);
     runtime.block_on(async {
@@ -814,5 +818,127 @@ fn a_public_bucket_is_closed_end_to_end() {
         );
         let left = s3.get_bucket_policy().bucket("shared-assets").send().await;
         assert!(left.is_err(), "the public policy is still there: {left:?}");
+    });
+}
+
+/// GuardDuty reports an instance calling a malicious address: the playbook denies the
+/// address at the instance's subnet, isolates and snapshots the instance; all read back.
+#[test]
+fn an_instance_talking_to_a_malicious_ip_is_contained_end_to_end() {
+    let ami = (
+        "ami-0abcdef1234567890".to_string(),
+        "vigil-test".to_string(),
+    );
+    let moto = vigil_testkit::MotoServer::start_with(vigil_testkit::MotoOptions {
+        single_ami: Some(ami.clone()),
+    })
+    .expect("moto");
+    let endpoint = moto.endpoint();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let ec2 = runtime.block_on(async {
+        let ctx = vigil_aws::AwsContext::load(vigil_aws::AwsOptions::for_emulator(&endpoint))
+            .await
+            .unwrap();
+        aws_sdk_ec2::Client::new(ctx.base())
+    });
+    let (instance_id, subnet_id) = runtime.block_on(async {
+        let out = ec2
+            .run_instances()
+            .image_id(&ami.0)
+            .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+            .min_count(1)
+            .max_count(1)
+            .send()
+            .await
+            .unwrap();
+        let i = &out.instances()[0];
+        (
+            i.instance_id().unwrap().to_string(),
+            i.subnet_id().unwrap_or_default().to_string(),
+        )
+    });
+    // The GuardDuty sample from the AWS documentation, made about this instance and a
+    // malicious caller (and no longer a generated sample, which the rule ignores).
+    let sample = std::fs::read_to_string(repo().join(
+        "crates/vigil-input/tests/data/aws-samples/guardduty/getfindings-response-sample-unauthorizedaccess-ec2-rdpbruteforce.json",
+    ))
+    .unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&sample).unwrap();
+    let f = &mut doc["findings"][0];
+    f["type"] = "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom".into();
+    f["region"] = "us-east-1".into();
+    f["resource"]["instanceDetails"]["instanceId"] = instance_id.clone().into();
+    f["service"]["additionalInfo"]["sample"] = false.into();
+    f["service"]["action"]["networkConnectionAction"]["remoteIpDetails"]["ipAddressV4"] =
+        "203.0.113.9".into();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("gd.json"), serde_json::to_vec(&doc).unwrap()).unwrap();
+    std::fs::write(
+        d.join("vigil.toml"),
+        "[respond]\nenvironments = { \"123456789012\" = \"dev\" }\n",
+    )
+    .unwrap();
+    let detect = vigil_in(
+        d,
+        &[
+            "detect",
+            "gd.json",
+            "--store",
+            "s.sqlite",
+            "--format",
+            "jsonl",
+            "--no-progress",
+        ],
+        None,
+    );
+    let finding = detect
+        .jsonl()
+        .into_iter()
+        .find(|f| f["rule_id"] == "1658854a-2eb3-4201-af65-4ef42588a151")
+        .unwrap_or_else(|| {
+            panic!(
+                "no GuardDuty finding:\n{}\n{}",
+                detect.stdout, detect.stderr
+            )
+        });
+    let id = finding["id"].as_str().unwrap().to_string();
+    // Both EC2 playbooks trigger on this rule; the one made for it is chosen by name.
+    let run = respond_execute(d, &endpoint, &id, Some("instance-malicious-ip"));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("instance-malicious-ip"),
+        "{}",
+        run.stdout
+    );
+    runtime.block_on(async {
+        let described = ec2
+            .describe_instances()
+            .instance_ids(&instance_id)
+            .send()
+            .await
+            .unwrap();
+        let groups: Vec<String> = described.reservations()[0].instances()[0]
+            .security_groups()
+            .iter()
+            .filter_map(|g| g.group_name().map(str::to_string))
+            .collect();
+        assert_eq!(
+            groups,
+            vec!["vigil-isolation".to_string()],
+            "{}",
+            run.stdout
+        );
+        let acls = ec2.describe_network_acls().send().await.unwrap();
+        let denied = acls.network_acls().iter().any(|acl| {
+            acl.associations()
+                .iter()
+                .any(|a| a.subnet_id() == Some(subnet_id.as_str()))
+                && acl.entries().iter().any(|e| {
+                    e.cidr_block() == Some("203.0.113.9/32")
+                        && e.rule_action() == Some(&aws_sdk_ec2::types::RuleAction::Deny)
+                })
+        });
+        assert!(denied, "no deny entry for the address: {}", run.stdout);
     });
 }
