@@ -582,8 +582,11 @@ fn finding_of(dir: &Path, records: Vec<serde_json::Value>, rule: &str) -> String
                 "eventType": "AwsApiCall",
                 "recipientAccountId": "123456789012"
             });
+            // The record's own fields (a root userIdentity, say) win over the defaults.
             for (k, v) in common.as_object().unwrap() {
-                r[k] = v.clone();
+                if r.get(k).is_none() {
+                    r[k] = v.clone();
+                }
             }
             r
         })
@@ -941,4 +944,73 @@ fn an_instance_talking_to_a_malicious_ip_is_contained_end_to_end() {
         });
         assert!(denied, "no deny entry for the address: {}", run.stdout);
     });
+}
+
+/// Root used the account: the root-account-usage playbook pages the team over SNS (read back
+/// from an SQS queue subscribed to the topic) with the finding, what was done and the human
+/// steps; collecting root's activity fails in moto (no LookupEvents) and the run goes on.
+#[test]
+fn root_usage_notifies_the_team_end_to_end() {
+    let moto = vigil_testkit::MotoServer::start().expect("moto");
+    let endpoint = moto.endpoint();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (sqs, queue_url, topic_arn) = runtime.block_on(async {
+        let ctx = vigil_aws::AwsContext::load(vigil_aws::AwsOptions::for_emulator(&endpoint))
+            .await
+            .unwrap();
+        let sns = aws_sdk_sns::Client::new(ctx.base());
+        let sqs = aws_sdk_sqs::Client::new(ctx.base());
+        let topic = sns.create_topic().name("security").send().await.unwrap();
+        let topic_arn = topic.topic_arn().unwrap().to_string();
+        let queue = sqs.create_queue().queue_name("pager").send().await.unwrap();
+        let queue_url = queue.queue_url().unwrap().to_string();
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint("arn:aws:sqs:us-east-1:123456789012:pager")
+            .send()
+            .await
+            .unwrap();
+        (sqs, queue_url, topic_arn)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("extra.toml"),
+        format!("[respond.vars]\nsns_topic_arn = \"{topic_arn}\"\n"),
+    )
+    .unwrap();
+    let record = serde_json::json!({
+        "eventSource": "iam.amazonaws.com",
+        "eventName": "CreateUser",
+        "userIdentity": {"type": "Root", "arn": "arn:aws:iam::123456789012:root",
+                         "accountId": "123456789012", "principalId": "123456789012"},
+        "requestParameters": {"userName": "backdoor"}
+    });
+    let id = finding_of(d, vec![record], "8ae020b7-ec9f-41a4-be3b-c2b5d6d0cf59");
+    // finding_of wrote the dev environment; add the notification target.
+    let mut toml = std::fs::read_to_string(d.join("vigil.toml")).unwrap();
+    toml.push_str(&std::fs::read_to_string(d.join("extra.toml")).unwrap());
+    std::fs::write(d.join("vigil.toml"), toml).unwrap();
+    let run = respond_execute(d, &endpoint, &id, None);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("root-account-usage"), "{}", run.stdout);
+    let messages = runtime.block_on(async {
+        sqs.receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap()
+            .messages()
+            .iter()
+            .filter_map(|m| m.body().map(str::to_string))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(messages.len(), 1, "{messages:?}\n{}", run.stdout);
+    assert!(
+        messages[0].contains("root account used in 123456789012"),
+        "{}",
+        messages[0]
+    );
 }
