@@ -40,7 +40,7 @@ pub use error::{Result, StoreError};
 pub use response::{
     LedgerBreak, LedgerCheck, LedgerDraft, LedgerEntry, ResponseStore, RunFilter, RunRecord,
 };
-pub use sqlite::SqliteStore;
+pub use sqlite::{CaseEvidence, SqliteStore};
 pub use store::Store;
 pub use types::{
     glob_match, BaselineValue, FindingContribution, FindingFilter, Suppression, UpsertReport,

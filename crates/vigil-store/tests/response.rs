@@ -210,3 +210,35 @@ fn a_deleted_entry_and_a_rehashed_entry_are_caught() {
     assert_eq!(broken.seq, 3);
     assert!(broken.reason.contains("prev_hash"), "{}", broken.reason);
 }
+
+#[test]
+fn evidence_links_to_its_case_once_and_survives_reopening() {
+    let (_dir, mut store, path) = open();
+    assert!(store
+        .link_evidence("case-1", "aa11", "i-0abc-metadata.json", Some("r1"))
+        .expect("links"));
+    assert!(!store
+        .link_evidence("case-1", "aa11", "i-0abc-metadata.json", Some("r1"))
+        .expect("links again"));
+    assert!(store
+        .link_evidence("case-1", "bb22", "ledger-r1.jsonl", None)
+        .expect("links"));
+    assert!(store
+        .link_evidence("case-2", "aa11", "same bytes, other case", None)
+        .expect("links"));
+    drop(store);
+    let store = SqliteStore::open(&path).expect("reopens");
+    let items = store.case_evidence("case-1").expect("reads");
+    let shas: Vec<&str> = items.iter().map(|i| i.sha256.as_str()).collect();
+    assert_eq!(shas.len(), 2);
+    assert!(shas.contains(&"aa11") && shas.contains(&"bb22"));
+    assert_eq!(
+        items
+            .iter()
+            .find(|i| i.sha256 == "aa11")
+            .and_then(|i| i.run_id.as_deref()),
+        Some("r1")
+    );
+    assert_eq!(store.case_evidence("case-2").expect("reads").len(), 1);
+    assert!(store.case_evidence("case-3").expect("reads").is_empty());
+}

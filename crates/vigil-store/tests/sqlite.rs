@@ -418,7 +418,7 @@ fn findings_survive_reopening_and_the_schema_is_versioned() {
             .expect("upserts");
     }
     let store = SqliteStore::open(&path).expect("reopens");
-    assert_eq!(store.schema_version().expect("reads"), 2);
+    assert_eq!(store.schema_version().expect("reads"), 3);
     assert_eq!(only(&store).event_count, 2);
     let raw = rusqlite::Connection::open(&path).expect("opens");
     let mode: String = raw

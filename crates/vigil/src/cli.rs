@@ -56,6 +56,15 @@ pub enum Command {
     IamPolicy(crate::cmd::respond::IamPolicyArgs),
     /// Scan accounts against the Security Pillar and incident-response readiness.
     Scan(crate::cmd::scan::ScanArgs),
+    /// A case: its findings, response runs and evidence items, as the store links them.
+    Case {
+        case: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,18 @@ use crate::{
     ResponseStore, Result, RunFilter, RunRecord, Store, StoreError, Suppression, UpsertReport,
 };
 
+/// An evidence item (in the vault) linked to a case.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CaseEvidence {
+    pub case_id: String,
+    /// The item's SHA-256 in the vault.
+    pub sha256: String,
+    pub name: String,
+    /// The response run that collected it, if a run did.
+    pub run_id: Option<String>,
+    pub added_ms: i64,
+}
+
 /// A [`Store`] in a SQLite file.
 pub struct SqliteStore {
     conn: Connection,
@@ -67,6 +79,52 @@ impl SqliteStore {
     /// The store's schema version.
     pub fn schema_version(&self) -> Result<i64> {
         schema::current_version(&self.conn).map_err(backend(&self.location, "read schema version"))
+    }
+
+    /// Records that the vault item `sha256` belongs to `case_id` (collected by `run_id`, when
+    /// a run collected it). Linking the same item to the same case again changes nothing;
+    /// returns whether the link is new.
+    pub fn link_evidence(
+        &mut self,
+        case_id: &str,
+        sha256: &str,
+        name: &str,
+        run_id: Option<&str>,
+    ) -> Result<bool> {
+        let now = (self.clock)();
+        let changed = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO case_evidence (case_id, sha256, name, run_id, added_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![case_id, sha256, name, run_id, now],
+            )
+            .map_err(backend(&self.location, "link evidence"))?;
+        Ok(changed == 1)
+    }
+
+    /// The evidence items linked to `case_id`, oldest first.
+    pub fn case_evidence(&self, case_id: &str) -> Result<Vec<CaseEvidence>> {
+        let err = backend(&self.location, "read case evidence");
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT case_id, sha256, name, run_id, added_ms FROM case_evidence
+                 WHERE case_id = ?1 ORDER BY added_ms, sha256",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([case_id], |row| {
+                Ok(CaseEvidence {
+                    case_id: row.get(0)?,
+                    sha256: row.get(1)?,
+                    name: row.get(2)?,
+                    run_id: row.get(3)?,
+                    added_ms: row.get(4)?,
+                })
+            })
+            .map_err(&err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(&err)
     }
 
     fn configure(&mut self) -> Result<()> {

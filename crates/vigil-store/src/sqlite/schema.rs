@@ -85,6 +85,16 @@ const MIGRATIONS: &[&str] = &[
     BEGIN SELECT RAISE(ABORT, 'the action ledger is append-only'); END;
     CREATE TRIGGER response_ledger_no_delete BEFORE DELETE ON response_ledger
     BEGIN SELECT RAISE(ABORT, 'the action ledger is append-only'); END;",
+    // 3: which evidence items (in the vault, by SHA-256) belong to which case, and the run
+    // that collected them: the store links findings, runs and evidence by case id.
+    "CREATE TABLE case_evidence (
+        case_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        name TEXT NOT NULL,
+        run_id TEXT,
+        added_ms INTEGER NOT NULL,
+        PRIMARY KEY (case_id, sha256)
+    );",
 ];
 
 /// The newest schema version this build knows.

@@ -246,6 +246,7 @@ async fn run_async(args: EvidenceArgs, config: &Config) -> anyhow::Result<u8> {
                     collected_at: None,
                 })
                 .await?;
+            link(&args.store, config, &case, &outcome.sha256, &name)?;
             if outcome.duplicate {
                 println!(
                     "{case}: {name} already held as sha256:{}; recorded another collection (entry {})",
@@ -417,6 +418,13 @@ async fn run_async(args: EvidenceArgs, config: &Config) -> anyhow::Result<u8> {
                 .await
                 .map_err(|e| anyhow::anyhow!("collecting CloudTrail activity: {e}"))?;
             for sha in &report.evidence {
+                link(
+                    &args.store,
+                    config,
+                    &case,
+                    sha,
+                    "CloudTrail activity (vigil evidence collect)",
+                )?;
                 println!("{case}: collected sha256:{sha}");
             }
             if let Some(note) = &report.note {
@@ -439,6 +447,20 @@ async fn run_async(args: EvidenceArgs, config: &Config) -> anyhow::Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// Links an item to its case in the store (unless `--store none`).
+fn link(
+    store: &StoreArgs,
+    config: &Config,
+    case: &str,
+    sha: &str,
+    name: &str,
+) -> anyhow::Result<()> {
+    if let Some(path) = super::store_path(&store.resolve(config))? {
+        vigil_store::SqliteStore::open(&path)?.link_evidence(case, sha, name, None)?;
+    }
+    Ok(())
 }
 
 /// `--vault`, else the configuration's, else `evidence/` beside the store.

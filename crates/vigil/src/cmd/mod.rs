@@ -47,6 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         } => respond::runbook(args, &config),
         Command::IamPolicy(args) => respond::iam(args, &config),
         Command::Scan(args) => scan::run(args, &config),
+        Command::Case { case, store, json } => respond::case(&case, &store, &config, json),
     }
 }
 

@@ -287,8 +287,15 @@ async fn run_async(args: RespondArgs, config: &Config) -> anyhow::Result<u8> {
         }
     };
     if run.execute {
-        record_ledger(&store, &vault, &run, &responder).await?;
+        let ledger = record_ledger(&store, &vault, &run, &responder).await?;
+        store.link_evidence(
+            &run.case_id,
+            &ledger,
+            &format!("ledger of run {}", run.id),
+            Some(&run.id),
+        )?;
     }
+    link_run_evidence(&mut store, &vault, &run).await?;
     if jsonl {
         println!("{}", serde_json::to_string(&run)?);
     } else {
@@ -361,6 +368,24 @@ pub async fn open_default_vault(
     .await?)
 }
 
+/// Links every item the run's steps stored in the vault to the run's case in the store.
+async fn link_run_evidence(
+    store: &mut SqliteStore,
+    vault: &Vault,
+    run: &Run,
+) -> anyhow::Result<()> {
+    for step in &run.steps {
+        for sha in step.report.iter().flat_map(|r| &r.evidence) {
+            let name = match vault.item(&run.case_id, sha).await {
+                Ok(item) => item.record.name,
+                Err(_) => format!("step {} of run {}", step.id, run.id),
+            };
+            store.link_evidence(&run.case_id, sha, &name, Some(&run.id))?;
+        }
+    }
+    Ok(())
+}
+
 /// Captures go to the vault, with the responder as operator.
 pub struct VaultSink<'a> {
     pub vault: &'a Vault,
@@ -395,14 +420,14 @@ async fn record_ledger(
     vault: &Vault,
     run: &Run,
     responder: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let entries = store.ledger(Some(&run.id))?;
     let mut bytes = Vec::new();
     for entry in &entries {
         serde_json::to_writer(&mut bytes, entry)?;
         bytes.push(b'\n');
     }
-    vault
+    let added = vault
         .add(NewItem {
             case_id: run.case_id.clone(),
             name: format!("ledger-{}-{}.jsonl", run.id, entries.len()),
@@ -418,7 +443,7 @@ async fn record_ledger(
             collected_at: None,
         })
         .await?;
-    Ok(())
+    Ok(added.sha256)
 }
 
 fn print_run(run: &Run) {
@@ -546,6 +571,83 @@ pub fn list_playbooks(config: &Config) -> anyhow::Result<u8> {
     let catalog = super::runtime()?.block_on(catalog(&offline(), config, None))?;
     for p in playbooks(&catalog, config)? {
         println!("{:<36} {}", p.id, p.title);
+    }
+    Ok(0)
+}
+
+/// `vigil case CASE`: what the store links to a case — the findings it answers, the response
+/// runs, and the evidence items in the vault.
+pub fn case(case_id: &str, store: &StoreArgs, config: &Config, json: bool) -> anyhow::Result<u8> {
+    let path = super::store_path(&store.resolve(config))?
+        .context("`vigil case` reads the store; --store none has nothing to show")?;
+    let store = SqliteStore::open(&path)
+        .with_context(|| format!("opening the store {}", path.display()))?;
+    let runs = store.list_runs(&RunFilter {
+        case_id: Some(case_id.to_string()),
+        ..RunFilter::default()
+    })?;
+    let mut finding_ids: Vec<String> = runs.iter().filter_map(|r| r.finding_id.clone()).collect();
+    finding_ids.sort();
+    finding_ids.dedup();
+    let findings: Vec<_> = finding_ids
+        .iter()
+        .filter_map(|id| store.get(id).ok().flatten())
+        .collect();
+    let evidence = store.case_evidence(case_id)?;
+    if runs.is_empty() && evidence.is_empty() {
+        bail!(
+            "no runs or evidence for case `{case_id}` in {}",
+            path.display()
+        );
+    }
+    if json {
+        let value = serde_json::json!({
+            "case": case_id,
+            "findings": findings.iter().map(|f| serde_json::json!({
+                "id": f.id, "rule_id": f.rule_id, "title": f.rule_title,
+                "severity": f.severity.label, "status": f.status,
+            })).collect::<Vec<_>>(),
+            "runs": runs.iter().map(|r| serde_json::json!({
+                "id": r.id, "playbook": r.playbook_id, "status": r.status,
+                "execute": r.execute, "responder": r.responder,
+            })).collect::<Vec<_>>(),
+            "evidence": evidence,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(0);
+    }
+    println!("case {case_id}");
+    println!("  findings:");
+    for f in &findings {
+        println!(
+            "    {}  {:<13} {}  {}",
+            f.id,
+            format!("{:?}", f.severity.label),
+            f.rule_title,
+            f.rule_id
+        );
+    }
+    println!("  response runs:");
+    for r in &runs {
+        println!(
+            "    {}  {:<22} {:<32} {}",
+            r.id,
+            r.status,
+            r.playbook_id,
+            if r.execute { "execute" } else { "dry run" }
+        );
+    }
+    println!("  evidence (vault items):");
+    for e in &evidence {
+        println!(
+            "    sha256:{}  {}{}",
+            e.sha256,
+            e.name,
+            e.run_id
+                .as_deref()
+                .map(|r| format!("  (run {r})"))
+                .unwrap_or_default()
+        );
     }
     Ok(0)
 }

@@ -247,6 +247,32 @@ fn a_stopped_trail_is_restarted_end_to_end() {
     assert_eq!(evidence.code, 0, "{}", evidence.stderr);
     assert!(evidence.stdout.contains("ledger-"), "{}", evidence.stdout);
 
+    // The store links the case's finding, its runs (the plan and the execution) and the
+    // evidence in the vault (the run's ledger).
+    let shown = run_vigil(vec![
+        "case".into(),
+        case.clone(),
+        "--store".into(),
+        store.to_string(),
+        "--json".into(),
+    ]);
+    assert_eq!(shown.code, 0, "{}\n{}", shown.stdout, shown.stderr);
+    let view: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(view["findings"][0]["id"], id.as_str(), "{}", shown.stdout);
+    assert_eq!(
+        view["runs"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        shown.stdout
+    );
+    assert!(
+        view["evidence"].as_array().is_some_and(|e| e
+            .iter()
+            .any(|i| i["name"].as_str().is_some_and(|n| n.starts_with("ledger")))),
+        "{}",
+        shown.stdout
+    );
+
     // A second run converges: the trail is already logging.
     let again = run_vigil(common(&["respond", "run", &id, "--execute"]));
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
