@@ -347,12 +347,15 @@ pub async fn open_default_vault(
     let backend =
         vigil_vault::open_backend(&location, aws_ctx.as_ref(), &config.evidence.s3).await?;
     let key_path = super::evidence::key_path(&ev, config)?;
-    if !key_path.is_file() {
-        let outcome = Vault::init(backend.as_ref(), &key_path).await?;
+    // Idempotent: uses the key (creating it when missing) and prepares the vault when it is
+    // new; refuses a vault that belongs to another key.
+    let outcome = Vault::init(backend.as_ref(), &key_path).await?;
+    if outcome.created_key || outcome.created_vault {
         eprintln!(
-            "vigil: created the evidence signing key {} for vault {} (key id {})",
-            key_path.display(),
+            "vigil: prepared the evidence vault {} with the signing key {}{} (key id {})",
             outcome.location,
+            key_path.display(),
+            if outcome.created_key { ", created" } else { "" },
             outcome.key_id
         );
     }

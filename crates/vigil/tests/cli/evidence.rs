@@ -389,11 +389,14 @@ fn scan_live_then_from_snapshot_and_into_the_store() {
     });
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    let key = d.join("signing.key");
     let env = [
         ("AWS_ACCESS_KEY_ID", "testing"),
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_REGION", "us-east-1"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
+        // Remediation keeps evidence; the key stays in the test's directory.
+        ("VIGIL_EVIDENCE_KEY", key.to_str().unwrap()),
     ];
     let endpoint = moto.endpoint();
     let live = crate::common::vigil_env(
@@ -495,6 +498,21 @@ fn scan_live_then_from_snapshot_and_into_the_store() {
         "VIG-53",
         "--remediate",
     ];
+    // The signing key exists already (made for another vault): the default vault beside
+    // the store is prepared with it rather than refused.
+    let other = vigil_in(
+        d,
+        &[
+            "evidence",
+            "init",
+            "--vault",
+            "elsewhere",
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(other.code, 0, "{}", other.stderr);
     let plan = crate::common::vigil_env(d, &scan_args, None, &env);
     assert!(
         plan.stdout.contains("s3.block_public_access planned"),
