@@ -19,6 +19,15 @@ pub fn aws_samples() -> PathBuf {
     repo().join("crates/vigil-input/tests/data/aws-samples")
 }
 
+/// The environment a `vigil` process needs to talk to moto: any credentials, a region, and no
+/// instance-metadata lookups.
+pub const EMULATOR_ENV: [(&str, &str); 4] = [
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+];
+
 /// What one run of the binary produced.
 pub struct Run {
     pub code: i32,

@@ -248,12 +248,7 @@ fn evidence_collect_from_local_logs_and_from_a_trail_bucket() {
     let principal = "arn:aws:sts::111122223333:assumed-role/security-audit/posture-scan";
     let init = vigil_in(d, &["evidence", "init", "--vault", v, "--key", k], None);
     assert_eq!(init.code, 0, "{}", init.stderr);
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
+    let env = crate::common::EMULATOR_ENV;
     let local = crate::common::vigil_env(
         d,
         &[
@@ -390,14 +385,9 @@ fn scan_live_then_from_snapshot_and_into_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let key = d.join("signing.key");
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        // Remediation keeps evidence; the key stays in the test's directory.
-        ("VIGIL_EVIDENCE_KEY", key.to_str().unwrap()),
-    ];
+    // Remediation keeps evidence; the key stays in the test's directory.
+    let mut env = crate::common::EMULATOR_ENV.to_vec();
+    env.push(("VIGIL_EVIDENCE_KEY", key.to_str().unwrap()));
     let endpoint = moto.endpoint();
     let live = crate::common::vigil_env(
         d,

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::common::{repo, vigil_env, vigil_in};
+use crate::common::{repo, vigil_env, vigil_in, EMULATOR_ENV};
 
 /// docs/runbooks/ holds one runbook per built-in playbook, exactly as `vigil runbook render
 /// --all` writes them today.
@@ -190,12 +190,7 @@ fn a_stopped_trail_is_restarted_end_to_end() {
         args
     };
     // moto takes any credentials; the binary reads them from the environment like the AWS CLI.
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
+    let env = EMULATOR_ENV;
     let run_vigil = |args: Vec<String>| {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         vigil_env(d, &refs, None, &env)
@@ -323,73 +318,17 @@ fn a_tagged_instance_is_contained_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let record = serde_json::json!({
-        "eventVersion": "1.09",
         "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/carol",
                          "accountId": "123456789012", "userName": "carol"},
-        "eventTime": "2026-11-22T10:00:00Z",
         "eventSource": "ec2.amazonaws.com",
         "eventName": "CreateTags",
-        "awsRegion": "us-east-1",
-        "sourceIPAddress": "198.51.100.7",
-        "userAgent": "aws-cli/2.15",
         "requestParameters": {
             "resourcesSet": {"items": [{"resourceId": instance_id}]},
             "tagSet": {"items": [{"key": "Response", "value": "Isolate"}]}
-        },
-        "eventID": "5f1d2c3b-0000-4000-8000-000000000001",
-        "eventType": "AwsApiCall",
-        "recipientAccountId": "123456789012"
+        }
     });
-    std::fs::write(
-        d.join("tag.json"),
-        serde_json::to_vec(&serde_json::json!({"Records": [record]})).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("vigil.toml"),
-        "[respond]\nenvironments = { \"123456789012\" = \"dev\" }\n",
-    )
-    .unwrap();
-    let detect = vigil_in(
-        d,
-        &[
-            "detect",
-            "tag.json",
-            "--store",
-            "s.sqlite",
-            "--format",
-            "jsonl",
-            "--no-progress",
-        ],
-        None,
-    );
-    let finding = detect
-        .jsonl()
-        .into_iter()
-        .find(|f| f["rule_id"] == "724f0258-331a-4c0a-aa0f-720b20b3e462")
-        .unwrap_or_else(|| panic!("no response-tag finding:\n{}", detect.stdout));
-    let id = finding["id"].as_str().unwrap().to_string();
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
-    let args = [
-        "respond",
-        "run",
-        &id,
-        "--execute",
-        "--store",
-        "s.sqlite",
-        "--endpoint-url",
-        &endpoint,
-        "--vault",
-        "vault",
-        "--key",
-        "signing.key",
-    ];
-    let run = vigil_env(d, &args, None, &env);
+    let id = finding_of(d, vec![record], "724f0258-331a-4c0a-aa0f-720b20b3e462");
+    let run = respond_execute(d, &endpoint, &id, None);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("ec2-instance-compromise"),
@@ -472,7 +411,7 @@ fn a_tagged_instance_is_contained_end_to_end() {
         "{state:?}"
     );
 
-    let again = vigil_env(d, &args, None, &env);
+    let again = respond_execute(d, &endpoint, &id, None);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
     assert!(again.stdout.contains("already_done"), "{}", again.stdout);
     let (_, _, snapshots, groups) = read_back();
@@ -561,31 +500,11 @@ fn an_exposed_key_is_deactivated_end_to_end() {
             )
         });
     let id = finding["id"].as_str().unwrap().to_string();
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
-    let args = [
-        "respond",
-        "run",
-        &id,
-        "--execute",
-        "--store",
-        "s.sqlite",
-        "--endpoint-url",
-        &endpoint,
-        "--vault",
-        "vault",
-        "--key",
-        "signing.key",
-    ];
-    let run = vigil_env(d, &args, None, &env);
+    let run = respond_execute(d, &endpoint, &id, None);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("exposed-access-key"), "{}", run.stdout);
     assert_eq!(key_status(), "Inactive", "{}", run.stdout);
-    let again = vigil_env(d, &args, None, &env);
+    let again = respond_execute(d, &endpoint, &id, None);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
     assert!(again.stdout.contains("already_done"), "{}", again.stdout);
 }
@@ -660,12 +579,7 @@ fn respond_execute(
     id: &str,
     playbook: Option<&str>,
 ) -> crate::common::Run {
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
+    let env = EMULATOR_ENV;
     let mut args = vec![
         "respond",
         "run",
