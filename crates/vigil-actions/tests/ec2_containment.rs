@@ -841,3 +841,85 @@ async fn stop_and_terminate() {
         Outcome::AlreadyDone
     );
 }
+
+/// An instance with two network interfaces is isolated interface by interface: each one goes
+/// to the allow-all untracking group, then to the isolation group alone. moto does not model
+/// the effect (ModifyNetworkInterfaceAttribute adds the groups to the interface instead of
+/// replacing them), so this test checks the requests vigil sent, as the ledger records them,
+/// rather than the state moto reads back.
+#[tokio::test]
+async fn an_instance_with_two_interfaces_is_isolated_interface_by_interface() {
+    let t = TestEnv::start().await;
+    let ec2 = aws_sdk_ec2::Client::new(&t.config().await);
+    let net = fx::network(&ec2).await;
+    let web = fx::security_group(&ec2, &net.vpc_id, "web").await;
+    let db = fx::security_group(&ec2, &net.vpc_id, "db").await;
+    let ami = fx::image(&ec2).await;
+    let id = fx::instance(&ec2, &net, &ami, &[&web], &[]).await;
+    let second = ec2
+        .create_network_interface()
+        .subnet_id(&net.subnet_id)
+        .groups(&db)
+        .send()
+        .await
+        .unwrap()
+        .network_interface()
+        .and_then(|n| n.network_interface_id())
+        .unwrap()
+        .to_string();
+    ec2.attach_network_interface()
+        .network_interface_id(&second)
+        .instance_id(&id)
+        .device_index(1)
+        .send()
+        .await
+        .unwrap();
+
+    let done = action(&t, "ec2.isolate_instance")
+        .run(&t.env(true), &params(json!({"instance_id": id})))
+        .await
+        .unwrap();
+    assert_eq!(done.outcome, Outcome::Changed, "{done:?}");
+    let iso = fx::groups_named(&ec2, &net.vpc_id, "vigil-isolation").await;
+    let untrack = fx::groups_named(&ec2, &net.vpc_id, "vigil-isolation-untrack").await;
+    let (iso, untrack) = (
+        iso[0].group_id().unwrap().to_string(),
+        untrack[0].group_id().unwrap().to_string(),
+    );
+    let modifications: Vec<(String, serde_json::Value)> = done
+        .calls
+        .iter()
+        .filter(|c| c.made && c.operation == "ModifyNetworkInterfaceAttribute")
+        .map(|c| {
+            (
+                c.params["NetworkInterfaceId"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                c.params["Groups"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(modifications.len(), 4, "{modifications:?}");
+    for eni in modifications
+        .iter()
+        .map(|(eni, _)| eni)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let sent: Vec<&serde_json::Value> = modifications
+            .iter()
+            .filter(|(e, _)| e == eni)
+            .map(|(_, g)| g)
+            .collect();
+        assert_eq!(sent, vec![&json!([untrack]), &json!([iso])], "{eni}");
+    }
+    assert!(modifications.iter().any(|(eni, _)| *eni == second));
+    // The original groups of both interfaces are remembered for release.
+    let original = fx::instance_tag(&ec2, &id, "vigil:original-groups")
+        .await
+        .unwrap_or_default();
+    assert!(
+        original.contains(&web) && original.contains(&db) && original.contains(&second),
+        "{original}"
+    );
+}
