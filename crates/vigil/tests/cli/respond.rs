@@ -476,11 +476,23 @@ fn an_exposed_key_is_deactivated_end_to_end() {
         "[respond]\nenvironments = { \"123456789012\" = \"dev\" }\n",
     )
     .unwrap();
+    let id = detect_finding(d, "ta.json", "68bae98e-59b4-4bf0-be36-0f277103afce");
+    let run = respond_execute(d, &endpoint, &id, None);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("exposed-access-key"), "{}", run.stdout);
+    assert_eq!(key_status(), "Inactive", "{}", run.stdout);
+    let again = respond_execute(d, &endpoint, &id, None);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("already_done"), "{}", again.stdout);
+}
+
+/// Detects `file` (in `dir`) into `dir/s.sqlite` and returns the id of the finding of `rule`.
+fn detect_finding(dir: &Path, file: &str, rule: &str) -> String {
     let detect = vigil_in(
-        d,
+        dir,
         &[
             "detect",
-            "ta.json",
+            file,
             "--store",
             "s.sqlite",
             "--format",
@@ -492,25 +504,18 @@ fn an_exposed_key_is_deactivated_end_to_end() {
     let finding = detect
         .jsonl()
         .into_iter()
-        .find(|f| f["rule_id"] == "68bae98e-59b4-4bf0-be36-0f277103afce")
+        .find(|f| f["rule_id"] == rule)
         .unwrap_or_else(|| {
             panic!(
-                "no exposed-key finding:\n{}\n{}",
+                "no finding of {rule}:\n{}\n{}",
                 detect.stdout, detect.stderr
             )
         });
-    let id = finding["id"].as_str().unwrap().to_string();
-    let run = respond_execute(d, &endpoint, &id, None);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("exposed-access-key"), "{}", run.stdout);
-    assert_eq!(key_status(), "Inactive", "{}", run.stdout);
-    let again = respond_execute(d, &endpoint, &id, None);
-    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
-    assert!(again.stdout.contains("already_done"), "{}", again.stdout);
+    finding["id"].as_str().unwrap().to_string()
 }
 
-/// Writes `records` as a CloudTrail file in `dir`, detects it into `dir/s.sqlite` and
-/// returns the id of the finding of `rule`.
+/// Writes `records` as a CloudTrail file in `dir` (with a dev environment for its account in
+/// vigil.toml), detects it into `dir/s.sqlite` and returns the id of the finding of `rule`.
 fn finding_of(dir: &Path, records: Vec<serde_json::Value>, rule: &str) -> String {
     let records: Vec<serde_json::Value> = records
         .into_iter()
@@ -546,30 +551,7 @@ fn finding_of(dir: &Path, records: Vec<serde_json::Value>, rule: &str) -> String
         "[respond]\nenvironments = { \"123456789012\" = \"dev\" }\n",
     )
     .unwrap();
-    let detect = vigil_in(
-        dir,
-        &[
-            "detect",
-            "events.json",
-            "--store",
-            "s.sqlite",
-            "--format",
-            "jsonl",
-            "--no-progress",
-        ],
-        None,
-    );
-    let finding = detect
-        .jsonl()
-        .into_iter()
-        .find(|f| f["rule_id"] == rule)
-        .unwrap_or_else(|| {
-            panic!(
-                "no finding of {rule}:\n{}\n{}",
-                detect.stdout, detect.stderr
-            )
-        });
-    finding["id"].as_str().unwrap().to_string()
+    detect_finding(dir, "events.json", rule)
 }
 
 /// Runs `vigil respond run FINDING --execute [--playbook ID]` against moto in `dir`.
@@ -822,30 +804,7 @@ fn an_instance_talking_to_a_malicious_ip_is_contained_end_to_end() {
         "[respond]\nenvironments = { \"123456789012\" = \"dev\" }\n",
     )
     .unwrap();
-    let detect = vigil_in(
-        d,
-        &[
-            "detect",
-            "gd.json",
-            "--store",
-            "s.sqlite",
-            "--format",
-            "jsonl",
-            "--no-progress",
-        ],
-        None,
-    );
-    let finding = detect
-        .jsonl()
-        .into_iter()
-        .find(|f| f["rule_id"] == "1658854a-2eb3-4201-af65-4ef42588a151")
-        .unwrap_or_else(|| {
-            panic!(
-                "no GuardDuty finding:\n{}\n{}",
-                detect.stdout, detect.stderr
-            )
-        });
-    let id = finding["id"].as_str().unwrap().to_string();
+    let id = detect_finding(d, "gd.json", "1658854a-2eb3-4201-af65-4ef42588a151");
     // Both EC2 playbooks trigger on this rule; the one made for it is chosen by name.
     let run = respond_execute(d, &endpoint, &id, Some("instance-malicious-ip"));
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -915,11 +874,6 @@ fn root_usage_notifies_the_team_end_to_end() {
     });
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(
-        d.join("extra.toml"),
-        format!("[respond.vars]\nsns_topic_arn = \"{topic_arn}\"\n"),
-    )
-    .unwrap();
     let record = serde_json::json!({
         "eventSource": "iam.amazonaws.com",
         "eventName": "CreateUser",
@@ -930,7 +884,9 @@ fn root_usage_notifies_the_team_end_to_end() {
     let id = finding_of(d, vec![record], "8ae020b7-ec9f-41a4-be3b-c2b5d6d0cf59");
     // finding_of wrote the dev environment; add the notification target.
     let mut toml = std::fs::read_to_string(d.join("vigil.toml")).unwrap();
-    toml.push_str(&std::fs::read_to_string(d.join("extra.toml")).unwrap());
+    toml.push_str(&format!(
+        "[respond.vars]\nsns_topic_arn = \"{topic_arn}\"\n"
+    ));
     std::fs::write(d.join("vigil.toml"), toml).unwrap();
     let run = respond_execute(d, &endpoint, &id, None);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
