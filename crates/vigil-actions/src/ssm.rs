@@ -41,7 +41,8 @@ static INFO: ActionInfo = ActionInfo {
         ParamDoc { name: "instance_id", required: true, description: "The instance (i-...), managed by SSM" },
         ParamDoc { name: "output_bucket", required: false, description: "Evidence bucket (default from the deployment)" },
         ParamDoc { name: "output_prefix", required: false, description: "Key prefix (default vigil/<case>/<instance>/)" },
-        ParamDoc { name: "avml_url", required: false, description: "Where the instance downloads AVML when it is not installed" },
+        ParamDoc { name: "avml_url", required: false, description: "Where the instance downloads AVML when it is not installed (https://)" },
+        ParamDoc { name: "avml_sha256", required: false, description: "SHA-256 of that AVML binary, required with avml_url: a download that differs is deleted, never run" },
         ParamDoc { name: "url_ttl_secs", required: false, description: "Validity of the memory upload URL (default 21600)" },
     ],
     example: "- id: volatile\n  action: ssm.capture_volatile\n  params:\n    instance_id: \"{{ steps.capture.outputs.instance_id }}\"\n    output_bucket: ir-evidence-123456789012\n",
@@ -114,8 +115,14 @@ fn comment(case: &str) -> String {
 }
 
 /// The shell script run on the instance. Listings go to stdout (SSM sends stdout to S3);
-/// the memory image goes to `memory_url` with AVML's `--put`.
-pub fn capture_script(case: &str, memory_url: Option<&str>, avml_url: Option<&str>) -> Vec<String> {
+/// the memory image goes to `memory_url` with AVML's `--put`. `avml` is where to download
+/// AVML when the instance lacks it, and the SHA-256 the download must have: the script runs
+/// as root on a host that may be compromised, so an unpinned binary is never executed.
+pub fn capture_script(
+    case: &str,
+    memory_url: Option<&str>,
+    avml: Option<(&str, &str)>,
+) -> Vec<String> {
     let mut lines = vec![
         "#!/bin/bash".to_string(),
         "set -u".to_string(),
@@ -141,10 +148,11 @@ pub fn capture_script(case: &str, memory_url: Option<&str>, avml_url: Option<&st
     match memory_url {
         Some(url) => {
             lines.push("AVML=$(command -v avml || echo /usr/local/bin/avml)".to_string());
-            if let Some(src) = avml_url {
+            if let Some((src, sha256)) = avml {
                 lines.push(format!(
-                    "if [ ! -x \"$AVML\" ]; then AVML=/tmp/vigil-avml; curl -fsSL -o \"$AVML\" {} && chmod 700 \"$AVML\"; fi",
-                    shell_quote(src)
+                    "if [ ! -x \"$AVML\" ]; then AVML=/tmp/vigil-avml; rm -f \"$AVML\"; {{ curl -fsSL -o \"$AVML\" {} && echo {}'  '\"$AVML\" | sha256sum -c --quiet - && chmod 700 \"$AVML\"; }} || {{ echo 'avml download failed or its SHA-256 differs: not run'; rm -f \"$AVML\"; }}; fi",
+                    shell_quote(src),
+                    shell_quote(sha256)
                 ));
             }
             lines.push(format!(
@@ -155,6 +163,35 @@ pub fn capture_script(case: &str, memory_url: Option<&str>, avml_url: Option<&st
         None => lines.push("echo 'memory capture skipped'".to_string()),
     }
     lines
+}
+
+/// `avml_url` and `avml_sha256`: both or neither; an https URL and 64 hex digits.
+fn avml_source(params: &Params) -> Result<Option<(&str, &str)>, ActionError> {
+    let url = optional_str(params, "avml_url")?;
+    let sha256 = optional_str(params, "avml_sha256")?;
+    match (url, sha256) {
+        (None, None) => Ok(None),
+        (Some(url), Some(sha256)) => {
+            if !url.starts_with("https://") {
+                return Err(ActionError::InvalidParams(
+                    "avml_url must be an https:// URL".to_string(),
+                ));
+            }
+            if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(ActionError::InvalidParams(format!(
+                    "avml_sha256 must be 64 hex digits, not {sha256:?}"
+                )));
+            }
+            Ok(Some((url, sha256)))
+        }
+        (Some(_), None) => Err(ActionError::InvalidParams(
+            "avml_url needs avml_sha256: vigil never runs a downloaded binary it cannot check"
+                .to_string(),
+        )),
+        (None, Some(_)) => Err(ActionError::InvalidParams(
+            "avml_sha256 without avml_url".to_string(),
+        )),
+    }
 }
 
 async fn existing_command(
@@ -224,12 +261,7 @@ impl Action for CaptureVolatile {
         let id = resource_id(params, "instance_id", "i-")?;
         let bucket = self.bucket(params)?;
         let prefix = self.prefix(params, env.case_id, id)?;
-        let avml_url = optional_str(params, "avml_url")?;
-        if avml_url.is_some_and(|u| !u.starts_with("https://")) {
-            return Err(ActionError::InvalidParams(
-                "avml_url must be an https:// URL".to_string(),
-            ));
-        }
+        let avml = avml_source(params)?;
         let ttl = int_param(params, "url_ttl_secs", 21_600, 300, 604_800)? as u64;
         let cfg = sdk_config(&self.ctx, env).await?;
         let ec2 = aws_sdk_ec2::Client::new(&cfg);
@@ -265,7 +297,7 @@ impl Action for CaptureVolatile {
         let script = capture_script(
             env.case_id,
             memory_url.as_deref().or(Some("<pre-signed PUT URL>")),
-            avml_url,
+            avml,
         );
         let request = json!({
             "InstanceIds": [id],
@@ -318,7 +350,7 @@ impl Action for CaptureVolatile {
         logged["Parameters"]["commands"] = json!(capture_script(
             env.case_id,
             Some("<pre-signed PUT URL>"),
-            avml_url
+            avml
         ));
         calls.push(made("ssm", "SendCommand", logged, request_id(&out)));
         let command_id = out
@@ -405,6 +437,85 @@ mod tests {
         let script = capture_script("x\"; rm -rf /", None, None).join("\n");
         assert!(!script.contains("\"; rm"), "{script}");
         assert!(script.contains("memory capture skipped"));
+    }
+
+    /// The download lines of the script, run by bash with a stand-in `curl` (a copy) and a
+    /// stand-in AVML (a script that says it ran): the pinned hash decides whether it runs.
+    #[test]
+    fn a_downloaded_avml_runs_only_when_its_sha256_matches() {
+        use sha2::{Digest, Sha256};
+        let dir = std::env::temp_dir().join(format!("vigil-avml-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fake_avml = dir.join("avml-download");
+        let body = "#!/bin/sh\necho \"fake avml ran: $*\"\n";
+        std::fs::write(&fake_avml, body).unwrap();
+        let curl = dir.join("curl");
+        std::fs::write(
+            &curl,
+            "#!/bin/sh\n# curl -fsSL -o OUT URL\ncp \"$4\" \"$3\"\n",
+        )
+        .unwrap();
+        std::process::Command::new("chmod")
+            .arg("755")
+            .arg(&curl)
+            .status()
+            .unwrap();
+        let good = hex::encode(Sha256::digest(body.as_bytes()));
+        let run = |sha256: &str| {
+            let source = fake_avml.to_string_lossy().to_string();
+            let lines: Vec<String> =
+                capture_script("case-1", Some("https://put"), Some((&source, sha256)))
+                    .into_iter()
+                    .filter(|l| l.starts_with("AVML=") || l.starts_with("if ["))
+                    .collect();
+            assert_eq!(lines.len(), 3, "{lines:?}");
+            let out = std::process::Command::new("bash")
+                .arg("-c")
+                .arg(lines.join("\n"))
+                .env("PATH", format!("{}:/usr/bin:/bin", dir.display()))
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).to_string()
+        };
+        let ran = run(&good);
+        assert!(
+            ran.contains("fake avml ran: --compress --put https://put"),
+            "{ran}"
+        );
+        let refused = run(&"0".repeat(64));
+        assert!(refused.contains("SHA-256 differs: not run"), "{refused}");
+        assert!(!refused.contains("fake avml ran"), "{refused}");
+        assert!(refused.contains("avml not available"), "{refused}");
+        assert!(!std::path::Path::new("/tmp/vigil-avml").exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn avml_url_needs_a_pinned_hash() {
+        let p = |v: Value| v.as_object().cloned().unwrap();
+        assert!(avml_source(&p(json!({}))).unwrap().is_none());
+        let sha = "a".repeat(64);
+        assert_eq!(
+            avml_source(&p(
+                json!({"avml_url": "https://x/avml", "avml_sha256": sha})
+            ))
+            .unwrap(),
+            Some(("https://x/avml", sha.as_str()))
+        );
+        for bad in [
+            json!({"avml_url": "https://x/avml"}),
+            json!({"avml_sha256": sha}),
+            json!({"avml_url": "http://x/avml", "avml_sha256": sha}),
+            json!({"avml_url": "https://x/avml", "avml_sha256": "abc"}),
+        ] {
+            assert!(
+                matches!(
+                    avml_source(&p(bad.clone())),
+                    Err(ActionError::InvalidParams(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

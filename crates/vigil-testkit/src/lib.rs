@@ -12,10 +12,16 @@
 //! of one image (moto otherwise carries ~1,300 default images, each with a snapshot, and it
 //! ignores `OwnerIds=['self']` when listing snapshots).
 //!
+//! [`RewriteProxy`] sits between the SDK and moto for the few states moto cannot produce: a
+//! test edits a reply body, and everything else stays moto's.
+//!
 //! ```no_run
 //! let moto = vigil_testkit::MotoServer::start().unwrap();
 //! println!("endpoint: {}", moto.endpoint());
 //! ```
+
+mod proxy;
+pub use proxy::{Exchange, RewriteProxy};
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -2,11 +2,9 @@
 //! under dry-run (nothing changes), with execute (the state read back shows the effect),
 //! again (`AlreadyDone`, nothing duplicated), and on a protected resource (refused).
 
-mod common;
-
+use crate::common::ec2 as fx;
+use crate::common::{action, params, TestEnv, CASE};
 use aws_sdk_ec2::types::InstanceAttributeName;
-use common::ec2 as fx;
-use common::{action, params, TestEnv, CASE};
 use serde_json::json;
 use vigil_respond::action::{ActionError, Outcome};
 

@@ -2,9 +2,7 @@
 //! proves dry-run changes nothing, executes and reads the state back, runs again for
 //! `AlreadyDone`, and checks that a `vigil:protected=true` resource is refused.
 
-mod common;
-
-use common::{params, TestEnv};
+use crate::common::{params, TestEnv};
 use serde_json::{json, Value};
 use vigil_actions::{catalog, ActionOptions};
 use vigil_respond::action::{ActionError, Outcome, Params, StepReport};

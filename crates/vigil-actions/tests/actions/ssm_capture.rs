@@ -6,10 +6,8 @@
 //! script itself; what the script does on a real host is not tested here. moto also records
 //! a command sent to one instance (without targets) as sent to every instance.
 
-mod common;
-
-use common::ec2 as fx;
-use common::{action, params, TestEnv, CASE};
+use crate::common::ec2 as fx;
+use crate::common::{action, params, TestEnv, CASE};
 use serde_json::json;
 use vigil_respond::action::{ActionError, Outcome};
 

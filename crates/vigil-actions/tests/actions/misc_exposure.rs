@@ -3,9 +3,7 @@
 //! changes nothing, executes and reads the state back, runs again for `AlreadyDone`, and
 //! checks the `vigil:protected=true` refusal.
 
-mod common;
-
-use common::{params, TestEnv};
+use crate::common::{params, TestEnv};
 use serde_json::{json, Value};
 use vigil_actions::{catalog, ActionOptions};
 use vigil_respond::action::{ActionError, Outcome, Params, StepReport};

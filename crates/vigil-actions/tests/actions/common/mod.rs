@@ -1,6 +1,5 @@
 //! Shared helpers for the vigil-actions integration tests: a moto-backed AWS context, an
 //! in-memory evidence sink, a guard with a limit, and a `TestEnv` that builds `StepEnv`s.
-#![allow(dead_code)]
 
 pub mod ec2;
 
@@ -11,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use vigil_aws::{AwsContext, AwsOptions};
 use vigil_respond::action::{ActionError, EvidenceItem, EvidenceSink, Guard, Params, StepEnv};
-use vigil_testkit::{MotoOptions, MotoServer};
+use vigil_testkit::{Exchange, MotoOptions, MotoServer, RewriteProxy};
 
 pub const CASE: &str = "case-42";
 pub const RESPONDER: &str = "alice";
@@ -78,6 +77,10 @@ impl Guard for LimitGuard {
 /// One test's world: a moto server, an AWS context pointing at it, evidence and a guard.
 pub struct TestEnv {
     pub moto: MotoServer,
+    /// When set, the actions talk to moto through this proxy (see [`TestEnv::start_behind_proxy`]);
+    /// held for the test's lifetime (dropping it stops the proxy).
+    #[allow(dead_code)]
+    pub proxy: Option<RewriteProxy>,
     pub ctx: AwsContext,
     pub evidence: MemoryEvidence,
     pub guard: LimitGuard,
@@ -104,6 +107,7 @@ impl TestEnv {
             .expect("aws context");
         TestEnv {
             moto,
+            proxy: None,
             ctx,
             evidence: MemoryEvidence::default(),
             guard: LimitGuard::new(100),
@@ -111,7 +115,38 @@ impl TestEnv {
         }
     }
 
-    /// The SDK configuration for moto.
+    /// moto behind a [`RewriteProxy`]: the actions' context points at the proxy, which passes
+    /// each reply body through `rewrite` (for the states moto cannot produce); [`TestEnv::moto_config`]
+    /// reads moto itself.
+    pub async fn start_behind_proxy(
+        rewrite: impl Fn(&Exchange, Vec<u8>) -> Vec<u8> + Send + Sync + 'static,
+    ) -> TestEnv {
+        let moto = MotoServer::start().expect("moto starts");
+        let proxy = RewriteProxy::start(&moto.endpoint(), rewrite).expect("proxy starts");
+        let ctx = AwsContext::load(AwsOptions::for_emulator(proxy.endpoint()))
+            .await
+            .expect("aws context");
+        TestEnv {
+            moto,
+            proxy: Some(proxy),
+            ctx,
+            evidence: MemoryEvidence::default(),
+            guard: LimitGuard::new(100),
+            now: Utc::now(),
+        }
+    }
+
+    /// The SDK configuration for moto itself, bypassing any proxy.
+    pub async fn moto_config(&self) -> aws_config::SdkConfig {
+        AwsContext::load(AwsOptions::for_emulator(self.moto.endpoint()))
+            .await
+            .expect("aws context")
+            .config_for(None, None)
+            .await
+            .expect("sdk config")
+    }
+
+    /// The SDK configuration the actions use (moto, or the proxy in front of it).
     pub async fn config(&self) -> aws_config::SdkConfig {
         self.ctx.config_for(None, None).await.expect("sdk config")
     }

@@ -13,7 +13,7 @@ fn may_have_no_permissions(name: &str) -> bool {
 }
 
 fn known_actions() -> BTreeSet<String> {
-    let text = include_str!("../data/iam-actions.txt");
+    let text = include_str!("../../data/iam-actions.txt");
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -31,7 +31,7 @@ async fn registry() -> Catalog {
 
 #[test]
 fn iam_action_list_is_sorted_and_well_formed() {
-    let text = include_str!("../data/iam-actions.txt");
+    let text = include_str!("../../data/iam-actions.txt");
     let lines: Vec<&str> = text
         .lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -134,4 +134,67 @@ async fn every_action_documents_itself() {
             assert!(!cli.is_empty(), "{} has no CLI equivalent", info.name);
         }
     }
+}
+
+/// The `{{ ... }}` expressions of a text.
+fn expressions(text: &str) -> Vec<String> {
+    text.split("{{")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("}}").map(|(e, _)| e.trim().to_string()))
+        .collect()
+}
+
+/// Every action's YAML example is a step a playbook author can paste: wrapped in a playbook
+/// that declares the inputs and earlier steps it refers to, it loads (variables, parameters
+/// and conditions validated) and its step uses the action it documents.
+#[tokio::test]
+async fn every_example_is_a_valid_playbook_step() {
+    let registry = registry().await;
+    let mut problems = Vec::new();
+    for action in registry.iter() {
+        let info = action.info();
+        let mut inputs = BTreeSet::new();
+        let mut earlier = BTreeSet::new();
+        for expr in expressions(info.example) {
+            let variable = expr.split('|').next().unwrap_or("").trim();
+            let mut parts = variable.split(['.', '[']);
+            match (parts.next(), parts.next()) {
+                (Some("inputs"), Some(name)) => {
+                    inputs.insert(name.to_string());
+                }
+                (Some("steps"), Some(id)) => {
+                    earlier.insert(id.to_string());
+                }
+                _ => {}
+            }
+        }
+        let mut yaml = String::from("id: example\ntitle: Example\ndescription: d\n");
+        if !inputs.is_empty() {
+            yaml.push_str("inputs:\n");
+            for name in &inputs {
+                yaml.push_str(&format!("  {name}:\n    from: [resources]\n"));
+            }
+        }
+        yaml.push_str("steps:\n");
+        for id in &earlier {
+            yaml.push_str(&format!(
+                "  - id: {id}\n    action: ec2.capture_metadata\n    params:\n      instance_id: i-0123456789abcdef0\n"
+            ));
+        }
+        for line in info.example.lines() {
+            yaml.push_str("  ");
+            yaml.push_str(line);
+            yaml.push('\n');
+        }
+        match vigil_respond::Playbook::load(&yaml, info.name, &registry) {
+            Ok(playbook) => {
+                let used = playbook.steps.last().and_then(|s| s.action.clone());
+                if used.as_deref() != Some(info.name) {
+                    problems.push(format!("{}: the example uses {used:?}", info.name));
+                }
+            }
+            Err(errors) => problems.push(format!("{}: {errors}\n{yaml}", info.name)),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }

@@ -2,14 +2,12 @@
 //! against moto (delivered to a subscribed SQS queue and read back), e-mail against a local
 //! fake SMTP server that records the envelope and the DATA.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::thread;
 
-use common::{params, TestEnv};
+use crate::common::{params, TestEnv};
 use serde_json::{json, Value};
 use vigil_actions::notify;
 use vigil_actions::ActionOptions;
@@ -42,13 +40,13 @@ async fn run_offline(name: &str, execute: bool, p: &Params) -> Result<StepReport
         .find(|a| a.info().name == name)
         .unwrap_or_else(|| panic!("{name}"));
     let (guard, evidence) = (
-        common::LimitGuard::new(10),
-        common::MemoryEvidence::default(),
+        crate::common::LimitGuard::new(10),
+        crate::common::MemoryEvidence::default(),
     );
     let env = vigil_respond::action::StepEnv {
         run_id: "run-1",
-        case_id: common::CASE,
-        responder: common::RESPONDER,
+        case_id: crate::common::CASE,
+        responder: crate::common::RESPONDER,
         account: None,
         region: None,
         execute,
