@@ -315,7 +315,7 @@ static COLLECT_ACTIVITY: ActionInfo = ActionInfo {
         ParamDoc { name: "max_events", required: false, description: "Most records kept (default 10000; newest kept)" },
         ParamDoc { name: "logs_dir", required: false, description: "Read local CloudTrail files (.json, .json.gz) instead of LookupEvents" },
     ],
-    example: "- id: activity\n  action: cloudtrail.collect_activity\n  params:\n    access_key_id: \"{{ finding.access_key_id }}\"\n    start: \"{{ finding.first_seen_minus_24h }}\"\n    end: \"{{ now }}\"\n",
+    example: "- id: activity\n  action: cloudtrail.collect_activity\n  params:\n    access_key_id: \"{{ inputs.access_key_id }}\"\n    start: \"{{ context.lookback_start }}\"\n    end: \"{{ context.now }}\"\n",
     mutating: false,
     dry_run: DryRunMode::ReadOnly,
     records: "the query and the matching records (one JSON Lines evidence item)",

@@ -34,7 +34,7 @@ static CANCEL_KEY_DELETION: ActionInfo = ActionInfo {
         ParamDoc { name: "key_id", required: true, description: "Key id or ARN" },
         ParamDoc { name: "enable", required: false, description: "Enable the key after cancelling (default true)" },
     ],
-    example: "- id: save-key\n  action: kms.cancel_key_deletion\n  params:\n    key_id: \"{{ finding.resource.id }}\"\n",
+    example: "- id: save-key\n  action: kms.cancel_key_deletion\n  params:\n    key_id: \"{{ inputs.key_id }}\"\n",
     mutating: true,
     dry_run: DryRunMode::Plan,
     records: "the key's state, deletion date and enabled flag before and after",

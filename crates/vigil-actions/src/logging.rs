@@ -53,7 +53,7 @@ static START_LOGGING: ActionInfo = ActionInfo {
         required: true,
         description: "Trail name or ARN",
     }],
-    example: "- id: restart-trail\n  action: cloudtrail.start_logging\n  params:\n    trail: \"{{ finding.resource.name }}\"\n",
+    example: "- id: restart-trail\n  action: cloudtrail.start_logging\n  params:\n    trail: \"{{ inputs.trail }}\"\n",
     mutating: true,
     dry_run: DryRunMode::Plan,
     records: "the trail's configuration and logging status before and after",

@@ -67,6 +67,7 @@ mod inputs;
 mod notify;
 pub mod path;
 pub mod playbook;
+mod reference;
 mod run;
 mod runbook;
 pub mod template;
@@ -81,7 +82,10 @@ pub use iam::iam_policy;
 pub use inputs::resolve_inputs;
 pub use notify::notification_text;
 pub use playbook::{Playbook, PlaybookError, PlaybookErrors};
-pub use run::{ApprovalRecord, Run, RunContext, RunStatus, StepState, StepStatus, CONTEXT_KEYS};
+pub use reference::{render_action, render_action_list, render_action_reference};
+pub use run::{
+    ApprovalRecord, Run, RunContext, RunStatus, StepState, StepStatus, CONTEXT_KEYS, FINDING_KEYS,
+};
 pub use runbook::render_runbook;
 pub use vigil_store::{LedgerCheck, ResponseStore, RunFilter};
 

@@ -30,6 +30,34 @@ pub const CONTEXT_KEYS: &[&str] = &[
     "lookback_start",
 ];
 
+/// The top-level fields of a finding as a run sees it (`finding.*`): vigil_findings::Finding
+/// serialised. Playbook validation rejects any other `finding.<field>`.
+pub const FINDING_KEYS: &[&str] = &[
+    "id",
+    "rule_id",
+    "title",
+    "rule_kind",
+    "description",
+    "severity",
+    "first_seen_ms",
+    "last_seen_ms",
+    "window_start_ms",
+    "event_count",
+    "dedup_key",
+    "account",
+    "region",
+    "principal",
+    "resources",
+    "source_ips",
+    "log_sources",
+    "tags",
+    "runbook",
+    "intel",
+    "samples",
+    "status",
+    "history",
+];
+
 /// What a run knows about where and for whom it acts (`context.*`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunContext {
@@ -308,5 +336,37 @@ impl Run {
             })?;
         run.version = record.version;
         Ok(run)
+    }
+}
+
+#[cfg(test)]
+mod finding_keys_tests {
+    use super::FINDING_KEYS;
+
+    /// FINDING_KEYS is exactly what a serialised finding has: a field added to or renamed in
+    /// vigil_findings::Finding fails here until the list follows.
+    #[test]
+    fn finding_keys_are_the_fields_of_a_serialised_finding() {
+        let finding: vigil_findings::Finding = serde_json::from_value(serde_json::json!({
+            "id": "f1", "rule_id": "r1", "title": "t", "rule_kind": "sigma",
+            "description": "d", "severity": {"label": "HIGH", "score": 70},
+            "first_seen_ms": 1, "last_seen_ms": 2, "window_start_ms": 0, "event_count": 1,
+            "dedup_key": "k", "account": "111122223333", "region": "us-east-1",
+            "principal": "arn:aws:iam::111122223333:user/alice", "resources": ["i-1"],
+            "source_ips": ["198.51.100.7"], "log_sources": [], "tags": [], "runbook": null,
+            "intel": [], "samples": [], "status": "NEW", "history": []
+        }))
+        .expect("a finding with exactly FINDING_KEYS deserialises");
+        let value = serde_json::to_value(&finding).expect("serialises");
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected = FINDING_KEYS.to_vec();
+        keys.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
     }
 }

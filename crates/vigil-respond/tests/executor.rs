@@ -687,11 +687,11 @@ async fn a_template_without_a_value_fails_the_step_naming_it() {
         r#"
 id: missing
 title: Missing
-description: Uses a field the finding lacks.
+description: Uses a field this finding lacks.
 steps:
   - id: tag
     action: ec2.tag_resource
-    params: { resource_id: "{{ finding.principal_arn }}" }
+    params: { resource_id: "{{ finding.principal }}" }
 "#,
     );
     let run = h
@@ -700,8 +700,26 @@ steps:
         .unwrap();
     assert_eq!(run.status, RunStatus::Failed);
     let error = run.step("tag").unwrap().error.clone().unwrap();
-    assert!(error.contains("{{ finding.principal_arn }}"), "{error}");
+    assert!(error.contains("{{ finding.principal }}"), "{error}");
     assert!(h.world.calls().is_empty());
+    // A field no finding has is refused when the playbook loads, not at run time.
+    let unknown = r#"
+id: unknown
+title: Unknown
+description: Uses a field no finding has.
+steps:
+  - id: tag
+    action: ec2.tag_resource
+    params: { resource_id: "{{ finding.principal_arn }}" }
+"#;
+    let errors = Playbook::load(unknown, "unknown.yml", &h.catalog)
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        errors.contains("unknown.yml:8")
+            && errors.contains("unknown finding field `principal_arn`"),
+        "{errors}"
+    );
 }
 
 #[tokio::test]

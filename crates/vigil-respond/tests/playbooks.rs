@@ -142,6 +142,15 @@ fn decisions_need_otherwise_and_well_formed_conditions() {
 }
 
 #[test]
+fn a_goto_with_a_condition_is_refused() {
+    // A `when` on a `goto` would be ignored at run time: a conditional jump is a decision.
+    let found = errors(&format!(
+        "{HEAD}steps:\n  - goto: a\n    when: {{ var: context.environment, equals: dev }}\nbranches:\n  a:\n    steps:\n      - id: s\n        action: ec2.stop_instance\n        params: {{ instance_id: i-1 }}\n"
+    ));
+    has(&found, 5, "a `goto` has no `params` or `when`");
+}
+
+#[test]
 fn duplicate_ids_and_bad_inputs_are_refused() {
     let found = errors(&format!(
         "{HEAD}inputs:\n  key:\n    from: ['a..b']\n    pattern: '(['\nsteps:\n  - id: a\n    action: ec2.stop_instance\n    params: {{ instance_id: i-1 }}\n  - id: a\n    action: ec2.stop_instance\n    params: {{ instance_id: i-2 }}\n"

@@ -47,6 +47,8 @@ pub enum Command {
     Respond(crate::cmd::respond::RespondArgs),
     /// List the playbooks (built-in and configured).
     Playbooks,
+    /// The response actions playbooks are made of: parameters, dry-run, permissions, example.
+    Actions(crate::cmd::respond::ActionsArgs),
     /// Render playbooks as Markdown runbooks for humans, with the AWS CLI commands.
     Runbook {
         #[command(subcommand)]

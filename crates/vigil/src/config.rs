@@ -8,6 +8,7 @@
 //! intel = ["intel/"]
 //! geoip = "geo/ip-country.csv"
 //! store = "vigil-data/vigil.sqlite"
+//! playbooks = ["playbooks/"]      # added to the built-in playbooks
 //!
 //! [placeholders]                  # values for Sigma `expand` (%name%)
 //! approved_amis = ["ami-0abc", "ami-0def"]
@@ -31,8 +32,6 @@
 //! kms_key_id = "alias/evidence"
 //! storage_class = "GLACIER_IR"
 //! case_retention_days = { "case-42" = 3650 }
-//!
-//! playbooks = ["playbooks/"]      # (top level) added to the built-in playbooks
 //!
 //! [respond]                       # the response engine's guard rails
 //! environments = { "111122223333" = "prod", "444455556666" = "dev" }
@@ -236,5 +235,22 @@ mod tests {
         std::fs::write(&path, "rulez = []\n").unwrap();
         let error = format!("{:#}", Config::load(&path).unwrap_err());
         assert!(error.contains("rulez"), "{error}");
+    }
+
+    /// The example at the top of this file is a file vigil accepts, every table in place.
+    #[test]
+    fn the_documented_example_parses() {
+        let source = include_str!("config.rs");
+        let example: String = source
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| l.strip_prefix("//!").unwrap_or(l).trim_start_matches(' '))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(example.contains("[respond]"), "{example}");
+        let config: Config = toml::from_str(&example).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.playbooks, vec![PathBuf::from("playbooks/")]);
     }
 }

@@ -19,7 +19,7 @@ static INFO: ActionInfo = ActionInfo {
         required: true,
         description: "The instance to capture (i-...)",
     }],
-    example: "- id: capture\n  action: ec2.capture_metadata\n  params:\n    instance_id: \"{{ finding.resource.instance_id }}\"\n",
+    example: "- id: capture\n  action: ec2.capture_metadata\n  params:\n    instance_id: \"{{ inputs.instance_id }}\"\n",
     mutating: false,
     dry_run: DryRunMode::ReadOnly,
     records: "The captured JSON (evidence); outputs tags, vpc_id, subnet_id, az, volume_ids, \

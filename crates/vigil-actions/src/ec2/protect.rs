@@ -254,7 +254,7 @@ static TERMINATE_INFO: ActionInfo = ActionInfo {
             description: "Must be true; the playbook's decision tree sets it (e.g. for dev)",
         },
     ],
-    example: "- id: terminate\n  action: ec2.terminate_instance\n  when: \"{{ finding.resource.tags.env == 'dev' }}\"\n  params:\n    instance_id: \"{{ steps.capture.outputs.instance_id }}\"\n    allow_terminate: true\n",
+    example: "- id: terminate\n  action: ec2.terminate_instance\n  when: { var: context.environment, equals: dev }\n  params:\n    instance_id: \"{{ steps.capture.outputs.instance_id }}\"\n    allow_terminate: true\n",
     mutating: true,
     dry_run: DryRunMode::Native,
     records: "The instance state before and after",

@@ -28,7 +28,7 @@ static INFO: ActionInfo = ActionInfo {
             description: "Map of tags to set (default `Quarantine: <case id>`)",
         },
     ],
-    example: "- id: tag\n  action: ec2.tag_resource\n  params:\n    resource_id: \"{{ steps.capture.outputs.instance_id }}\"\n    tags:\n      Quarantine: \"{{ case.id }}\"\n",
+    example: "- id: tag\n  action: ec2.tag_resource\n  params:\n    resource_id: \"{{ steps.capture.outputs.instance_id }}\"\n    tags:\n      Quarantine: \"{{ context.case_id }}\"\n",
     mutating: true,
     dry_run: DryRunMode::Native,
     records: "The previous values of the keys it sets, and the tags after",

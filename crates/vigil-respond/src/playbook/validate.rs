@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::model::{Node, NodeKind, Playbook, MAIN_FLOW};
 use crate::action::Catalog;
 use crate::path::{JsonPath, Segment};
-use crate::run::CONTEXT_KEYS;
+use crate::run::{CONTEXT_KEYS, FINDING_KEYS};
 use crate::template::{exprs_in, Filter};
 
 /// A problem: the path of the node it is about, and the reason.
@@ -271,6 +271,14 @@ fn node_shape(
                     format!("branch `{target}` does not exist"),
                 ));
             }
+            if !node.params.is_empty() || node.when.is_some() {
+                problems.push((
+                    path.to_string(),
+                    "a `goto` has no `params` or `when` (for a conditional jump, use a decision: \
+                     `decide:` with `otherwise:`)"
+                        .into(),
+                ));
+            }
         }
     }
     if let Some(when) = &node.when {
@@ -494,7 +502,8 @@ impl Scope<'_> {
             None => Err(format!("name a {what} ({})", keys.join(", "))),
         };
         match path.head() {
-            Some("finding" | "config") => Ok(()),
+            Some("finding") => known(1, FINDING_KEYS, "finding field"),
+            Some("config") => Ok(()),
             Some("inputs") => match key(1) {
                 Some(name) if self.playbook.inputs.contains_key(name) => Ok(()),
                 Some(name) => Err(format!("no input `{name}` is declared under `inputs:`")),

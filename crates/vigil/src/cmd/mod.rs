@@ -42,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Policy(args) => policy::run(args, &config),
         Command::Respond(args) => respond::run(args, &config),
         Command::Playbooks => respond::list_playbooks(&config),
+        Command::Actions(args) => respond::actions(args, &config),
         Command::Runbook {
             command: RunbookCommand::Render(args),
         } => respond::runbook(args, &config),

@@ -130,11 +130,34 @@ fn offline() -> AwsArgs {
 }
 
 /// Built-in playbooks and those of the configuration's `[respond] playbooks` directories.
+/// The configured playbooks, then the built-in ones, in the order a finding's playbook is
+/// looked for: a configured playbook is preferred to a built-in whose triggers overlap, and
+/// one with a built-in's id replaces it (copy a built-in, change it, configure it). Two
+/// configured playbooks with one id are an error naming both files.
 pub fn playbooks(catalog: &Catalog, config: &Config) -> anyhow::Result<Vec<Playbook>> {
-    let mut all = builtin_playbooks(catalog).map_err(|e| anyhow!("built-in playbooks:\n{e}"))?;
+    let mut all: Vec<Playbook> = Vec::new();
     for dir in &config.playbooks {
         for path in yaml_files(dir)? {
-            all.push(load_playbook_file(&path, catalog)?);
+            let playbook = load_playbook_file(&path, catalog)?;
+            if let Some(first) = all.iter().find(|p| p.id == playbook.id) {
+                bail!(
+                    "two playbooks have the id `{}`: {} and {}",
+                    playbook.id,
+                    first.origin,
+                    playbook.origin
+                );
+            }
+            all.push(playbook);
+        }
+    }
+    for builtin in builtin_playbooks(catalog).map_err(|e| anyhow!("built-in playbooks:\n{e}"))? {
+        match all.iter().find(|p| p.id == builtin.id) {
+            Some(replacement) => tracing::info!(
+                "playbook {} from {} replaces the built-in one",
+                builtin.id,
+                replacement.origin
+            ),
+            None => all.push(builtin),
         }
     }
     Ok(all)
@@ -497,14 +520,25 @@ fn print_run(run: &Run) {
         }
     }
     if let Some(step) = run.awaiting_step() {
+        // What the approver is asked to allow: the action and its rendered parameters.
         println!(
-            "  waiting for approval of step {}: vigil respond approve {} --by NAME",
-            step.id, run.id
+            "  waiting for approval of step {} ({}):",
+            step.id,
+            step.action.as_deref().unwrap_or("?")
+        );
+        if let Some(serde_json::Value::Object(params)) = &step.params {
+            for (name, value) in params {
+                println!("      {name}: {value}");
+            }
+        }
+        println!(
+            "  approve: vigil respond approve {} --by NAME   (or deny)",
+            run.id
         );
     }
 }
 
-/// `vigil playbooks list`, `vigil runbook render`, `vigil iam-policy`.
+/// `vigil runbook render` (and, below, `vigil actions`, `vigil iam-policy`, `vigil playbooks`).
 #[derive(Debug, Args)]
 pub struct RunbookArgs {
     /// A playbook id or file; with --all, every playbook.
@@ -567,6 +601,35 @@ pub fn iam(args: IamPolicyArgs, config: &Config) -> anyhow::Result<u8> {
         "{}",
         serde_json::to_string_pretty(&iam_policy(&catalog, &refs))?
     );
+    Ok(0)
+}
+
+/// `vigil actions [NAME] [--markdown]`.
+#[derive(Debug, Args)]
+pub struct ActionsArgs {
+    /// One action (e.g. `ec2.isolate_instance`): its parameters, dry-run behaviour, IAM
+    /// permissions and a playbook step using it.
+    pub name: Option<String>,
+    /// The whole catalog as Markdown (docs/actions.md is this output).
+    #[arg(long, conflicts_with = "name")]
+    pub markdown: bool,
+}
+
+pub fn actions(args: ActionsArgs, config: &Config) -> anyhow::Result<u8> {
+    let catalog = super::runtime()?.block_on(catalog(&offline(), config, None))?;
+    if args.markdown {
+        print!("{}", vigil_respond::render_action_reference(&catalog));
+        return Ok(0);
+    }
+    match &args.name {
+        None => print!("{}", vigil_respond::render_action_list(&catalog)),
+        Some(name) => {
+            let action = catalog
+                .get(name)
+                .with_context(|| format!("no action `{name}`: `vigil actions` lists them"))?;
+            print!("{}", vigil_respond::render_action(action.as_ref()));
+        }
+    }
     Ok(0)
 }
 

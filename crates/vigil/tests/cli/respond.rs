@@ -73,6 +73,116 @@ fn deploy_iam_policy_is_current() {
     assert!(!only.stdout.contains("ec2:ModifyInstanceAttribute"));
 }
 
+/// docs/actions.md is `vigil actions --markdown`; `vigil actions NAME` shows one entry and an
+/// unknown name is a usage error.
+#[test]
+fn docs_actions_is_current_and_one_action_can_be_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = vigil_in(dir.path(), &["actions", "--markdown"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let checked_in = std::fs::read_to_string(repo().join("docs/actions.md")).unwrap_or_default();
+    assert!(
+        run.stdout == checked_in,
+        "docs/actions.md is out of date: run `cargo run -- actions --markdown > docs/actions.md`"
+    );
+    let entries = run.stdout.matches("\n### `").count();
+    assert!(entries >= 36, "only {entries} actions documented");
+
+    let list = vigil_in(dir.path(), &["actions"], None);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert_eq!(list.stdout.lines().count(), entries, "{}", list.stdout);
+    assert!(list
+        .stdout
+        .lines()
+        .any(|l| l.starts_with("ec2.isolate_instance ") && l.contains("changes")));
+
+    let one = vigil_in(dir.path(), &["actions", "ec2.share_snapshot"], None);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert!(
+        one.stdout.starts_with("### `ec2.share_snapshot`"),
+        "{}",
+        one.stdout
+    );
+    assert!(one.stdout.contains("`kms:CreateGrant`"), "{}", one.stdout);
+    assert!(
+        one.stdout.contains("| `account_id` | yes |"),
+        "{}",
+        one.stdout
+    );
+
+    let unknown = vigil_in(dir.path(), &["actions", "ec2.no_such_action"], None);
+    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("no action `ec2.no_such_action`"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+/// A configured playbook with a built-in's id replaces it (and is what `--playbook ID`, the
+/// runbook and the IAM policy use); two configured playbooks with one id are an error naming
+/// both files.
+#[test]
+fn a_configured_playbook_replaces_the_builtin_with_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let own = dir.path().join("playbooks");
+    std::fs::create_dir(&own).unwrap();
+    let builtin =
+        std::fs::read_to_string(repo().join("playbooks/cloudtrail-logging-stopped.yml")).unwrap();
+    let title_line = builtin
+        .lines()
+        .find(|l| l.starts_with("title:"))
+        .unwrap()
+        .to_string();
+    let changed = builtin.replace(&title_line, "title: Our own trail playbook");
+    std::fs::write(own.join("trail.yml"), &changed).unwrap();
+    std::fs::write(
+        dir.path().join("vigil.toml"),
+        "playbooks = [\"playbooks\"]\n",
+    )
+    .unwrap();
+
+    let listed = vigil_in(dir.path(), &["playbooks"], None);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let trail: Vec<&str> = listed
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("cloudtrail-logging-stopped "))
+        .collect();
+    assert_eq!(trail.len(), 1, "{}", listed.stdout);
+    assert!(
+        trail[0].contains("Our own trail playbook"),
+        "{}",
+        listed.stdout
+    );
+    // Configured playbooks come first: they are preferred when triggers overlap.
+    assert!(
+        listed.stdout.starts_with("cloudtrail-logging-stopped "),
+        "{}",
+        listed.stdout
+    );
+    let runbook = vigil_in(
+        dir.path(),
+        &["runbook", "render", "cloudtrail-logging-stopped"],
+        None,
+    );
+    assert_eq!(runbook.code, 0, "{}", runbook.stderr);
+    assert!(runbook.stdout.contains("Our own trail playbook"));
+
+    std::fs::write(own.join("trail-again.yml"), &changed).unwrap();
+    let twice = vigil_in(dir.path(), &["playbooks"], None);
+    assert_eq!(twice.code, 2, "{}", twice.stdout);
+    assert!(
+        twice
+            .stderr
+            .contains("two playbooks have the id `cloudtrail-logging-stopped`")
+            && twice.stderr.contains("trail.yml")
+            && twice.stderr.contains("trail-again.yml"),
+        "{}",
+        twice.stderr
+    );
+}
+
 /// The example incident's account; moto maps credentials from a role assumed there to it.
 const INCIDENT_ACCOUNT: &str = "111122223333";
 
@@ -582,50 +692,77 @@ fn respond_execute(
     vigil_env(dir, &args, None, &env)
 }
 
-/// A security group opened to the world on SSH: the playbook revokes exactly that rule and
-/// leaves the group's other rules alone.
-#[test]
-fn a_world_open_security_group_rule_is_revoked_end_to_end() {
-    let moto = vigil_testkit::MotoServer::start().expect("moto");
-    let endpoint = moto.endpoint();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let ec2 = runtime.block_on(async {
-        let ctx = vigil_aws::AwsContext::load(vigil_aws::AwsOptions::for_emulator(&endpoint))
-            .await
-            .unwrap();
-        aws_sdk_ec2::Client::new(ctx.base())
-    });
-    let permission = |port: i32, cidr: &str| {
-        aws_sdk_ec2::types::IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(port)
-            .to_port(port)
-            .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build())
-            .build()
-    };
-    let group = runtime.block_on(async {
-        let g = ec2
-            .create_security_group()
-            .group_name("web")
-            .description("web tier")
-            .send()
-            .await
-            .unwrap();
-        let id = g.group_id().unwrap().to_string();
-        ec2.authorize_security_group_ingress()
-            .group_id(&id)
-            .ip_permissions(permission(22, "0.0.0.0/0"))
-            .ip_permissions(permission(443, "10.0.0.0/8"))
-            .send()
-            .await
-            .unwrap();
-        id
-    });
-    let rules = || {
-        runtime.block_on(async {
-            let out = ec2
+/// moto with a security group open to the world on SSH (and a private HTTPS rule), and a
+/// finding about it detected into `dir`.
+struct OpenGroup {
+    moto: vigil_testkit::MotoServer,
+    runtime: tokio::runtime::Runtime,
+    ec2: aws_sdk_ec2::Client,
+    group: String,
+    finding: String,
+}
+
+impl OpenGroup {
+    fn new(dir: &Path) -> OpenGroup {
+        let moto = vigil_testkit::MotoServer::start().expect("moto");
+        let endpoint = moto.endpoint();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let ec2 = runtime.block_on(async {
+            let ctx = vigil_aws::AwsContext::load(vigil_aws::AwsOptions::for_emulator(&endpoint))
+                .await
+                .unwrap();
+            aws_sdk_ec2::Client::new(ctx.base())
+        });
+        let permission = |port: i32, cidr: &str| {
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(port)
+                .to_port(port)
+                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build())
+                .build()
+        };
+        let group = runtime.block_on(async {
+            let g = ec2
+                .create_security_group()
+                .group_name("web")
+                .description("web tier")
+                .send()
+                .await
+                .unwrap();
+            let id = g.group_id().unwrap().to_string();
+            ec2.authorize_security_group_ingress()
+                .group_id(&id)
+                .ip_permissions(permission(22, "0.0.0.0/0"))
+                .ip_permissions(permission(443, "10.0.0.0/8"))
+                .send()
+                .await
+                .unwrap();
+            id
+        });
+        let record = serde_json::json!({
+            "eventSource": "ec2.amazonaws.com",
+            "eventName": "AuthorizeSecurityGroupIngress",
+            "requestParameters": {"groupId": group, "ipPermissions": {"items": [
+                {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+                 "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}
+        });
+        let finding = finding_of(dir, vec![record], "615974e0-ab5e-42d9-8dcd-f09b18ad065d");
+        OpenGroup {
+            moto,
+            runtime,
+            ec2,
+            group,
+            finding,
+        }
+    }
+
+    /// The group's ingress rules as moto holds them: (port, CIDR), sorted.
+    fn rules(&self) -> Vec<(i32, String)> {
+        self.runtime.block_on(async {
+            let out = self
+                .ec2
                 .describe_security_groups()
-                .group_ids(&group)
+                .group_ids(&self.group)
                 .send()
                 .await
                 .unwrap();
@@ -647,22 +784,17 @@ fn a_world_open_security_group_rule_is_revoked_end_to_end() {
             rules.sort();
             rules
         })
-    };
-    assert_eq!(rules().len(), 2);
+    }
+}
+
+/// A security group opened to the world on SSH: the playbook revokes exactly that rule and
+/// leaves the group's other rules alone.
+#[test]
+fn a_world_open_security_group_rule_is_revoked_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
-    let record = serde_json::json!({
-        "eventSource": "ec2.amazonaws.com",
-        "eventName": "AuthorizeSecurityGroupIngress",
-        "requestParameters": {"groupId": group, "ipPermissions": {"items": [
-            {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
-             "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}
-    });
-    let id = finding_of(
-        dir.path(),
-        vec![record],
-        "615974e0-ab5e-42d9-8dcd-f09b18ad065d",
-    );
-    let run = respond_execute(dir.path(), &endpoint, &id, None);
+    let world = OpenGroup::new(dir.path());
+    assert_eq!(world.rules().len(), 2);
+    let run = respond_execute(dir.path(), &world.moto.endpoint(), &world.finding, None);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("security-group-open-to-world"),
@@ -670,11 +802,81 @@ fn a_world_open_security_group_rule_is_revoked_end_to_end() {
         run.stdout
     );
     assert_eq!(
-        rules(),
+        world.rules(),
         vec![(443, "10.0.0.0/8".to_string())],
         "{}",
         run.stdout
     );
+}
+
+/// The same finding in a production account: the run stops before the change, `status`
+/// shows the approver what the step will do, the responder cannot approve their own run
+/// (`four_eyes`),
+/// and another person's approval makes the change (read back from moto).
+#[test]
+fn a_production_change_waits_for_an_approval_by_someone_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = OpenGroup::new(dir.path());
+    std::fs::write(
+        dir.path().join("vigil.toml"),
+        "[respond]\nenvironments = { \"123456789012\" = \"prod\" }\nfour_eyes = true\n",
+    )
+    .unwrap();
+    let endpoint = world.moto.endpoint();
+    let respond = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend([
+            "--store",
+            "s.sqlite",
+            "--endpoint-url",
+            &endpoint,
+            "--vault",
+            "vault",
+            "--key",
+            "signing.key",
+        ]);
+        vigil_env(dir.path(), &all, None, &EMULATOR_ENV)
+    };
+    let started = respond(&[
+        "respond",
+        "run",
+        &world.finding,
+        "--execute",
+        "--responder",
+        "alice",
+    ]);
+    assert_eq!(started.code, 0, "{}\n{}", started.stdout, started.stderr);
+    let run_id = started
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("run "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the run id")
+        .to_string();
+    assert_eq!(
+        world.rules().len(),
+        2,
+        "nothing changes before the approval"
+    );
+
+    let status = respond(&["respond", "status", &run_id]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        status.stdout.contains("(ec2.revoke_ingress_rule):")
+            && status
+                .stdout
+                .contains(&format!("group_id: \"{}\"", world.group)),
+        "the approver sees the action and its parameters:\n{}",
+        status.stdout
+    );
+
+    let own = respond(&["respond", "approve", &run_id, "--by", "alice"]);
+    assert_eq!(own.code, 2, "{}\n{}", own.stdout, own.stderr);
+    assert_eq!(world.rules().len(), 2);
+
+    let approved = respond(&["respond", "approve", &run_id, "--by", "bob"]);
+    assert_eq!(approved.code, 0, "{}\n{}", approved.stdout, approved.stderr);
+    assert_eq!(world.rules(), vec![(443, "10.0.0.0/8".to_string())]);
 }
 
 /// A bucket policy made public: the playbook turns on Block Public Access and removes the
