@@ -26,6 +26,7 @@ pub const SERVICES: &[&str] = &[
     "s3control",
     "cloudfront",
     "organizations",
+    "sso-admin",
     // Regional.
     "ec2",
     "ssm",
@@ -51,7 +52,7 @@ pub const SERVICES: &[&str] = &[
 ];
 
 /// How many of [`SERVICES`] are global (collected once per account in the home region).
-const GLOBAL_SERVICES: usize = 6;
+const GLOBAL_SERVICES: usize = 7;
 
 /// What every collector of one account needs.
 #[derive(Clone)]

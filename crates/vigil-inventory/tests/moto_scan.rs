@@ -23,7 +23,7 @@ use vigil_posture::{evaluate, ControlResult, EvalOptions, Snapshot, Status};
 use vigil_testkit::{MotoOptions, MotoServer, MOTO_ACCOUNT};
 
 /// The services collected once per account (the first entries of `SERVICES`).
-const GLOBAL_SERVICES: usize = 6;
+const GLOBAL_SERVICES: usize = 7; // iam, account, s3, s3control, cloudfront, organizations, sso-admin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_misconfigured_account_fails_and_a_configured_one_passes() {

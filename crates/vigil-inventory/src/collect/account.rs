@@ -5,7 +5,7 @@ use aws_config::SdkConfig;
 use futures_util::future::join_all;
 use vigil_posture::snapshot::{
     AlternateContact, AlternateContacts, CloudFrontDistribution, Organization, PublicAccessBlock,
-    ServiceControlPolicy,
+    ServiceControlPolicy, SsoInstance,
 };
 use vigil_posture::Collected;
 
@@ -145,6 +145,37 @@ impl<T> MapNone<T> for Collected<T> {
             _ => Collected::NotCollected,
         }
     }
+}
+
+/// sso-admin:ListInstances in the home region: the IAM Identity Center instance, if any (an
+/// account or organisation has at most one, in the region where it was enabled; scanning
+/// with that region as home finds it).
+pub(crate) async fn sso_instances(
+    env: &Env,
+    cfg: &SdkConfig,
+    region: &str,
+) -> Collected<Vec<SsoInstance>> {
+    let Some(g) = env.group("sso-admin", region) else {
+        return Collected::NotCollected;
+    };
+    let c = aws_sdk_ssoadmin::Client::new(cfg);
+    collected(
+        g.pages(
+            "ListInstances",
+            c.list_instances().into_paginator().send(),
+            |page| {
+                page.instances()
+                    .iter()
+                    .map(|i| SsoInstance {
+                        instance_arn: text(i.instance_arn()),
+                        identity_store_id: text(i.identity_store_id()),
+                        status: i.status().map(|s| s.as_str().to_string()),
+                    })
+                    .collect()
+            },
+        )
+        .await,
+    )
 }
 
 /// organizations:DescribeOrganization and the service control policies.

@@ -17,13 +17,22 @@ use crate::run::Env;
 /// The account-level (global) data, collected in the home region. `account_id` and
 /// `regions` are the caller's to fill.
 pub(crate) async fn global(env: Env, cfg: SdkConfig, home: String) -> AccountSnapshot {
-    let (iam, alternate_contacts, account_public_access_block, buckets, cloudfront, organization) = tokio::join!(
+    let (
+        iam,
+        alternate_contacts,
+        account_public_access_block,
+        buckets,
+        cloudfront,
+        organization,
+        sso_instances,
+    ) = tokio::join!(
         iam::collect(&env, &cfg, &home),
         account::alternate_contacts(&env, &cfg, &home),
         account::account_public_access_block(&env, &cfg, &home),
         s3::collect(&env, &cfg, &home),
         account::cloudfront(&env, &cfg, &home),
         account::organization(&env, &cfg, &home),
+        account::sso_instances(&env, &cfg, &home),
     );
     let (iam, alias) = iam;
     let (organization, service_control_policies) = organization;
@@ -36,8 +45,7 @@ pub(crate) async fn global(env: Env, cfg: SdkConfig, home: String) -> AccountSna
         cloudfront_distributions: cloudfront,
         organization,
         service_control_policies,
-        // IAM Identity Center (sso-admin) has no SDK crate in the workspace yet: left
-        // not_collected, so the federation control says so rather than guessing.
+        sso_instances,
         ..AccountSnapshot::default()
     }
 }

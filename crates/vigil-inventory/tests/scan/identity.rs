@@ -177,16 +177,25 @@ fn analyzers_and_federation(snapshot: &Snapshot, coverage: &mut Coverage) {
     c.expect_in("VIG-18", "us-east-1", Status::Pass);
     c.expect_in("VIG-18", SECOND_REGION, Status::Fail);
     coverage.absorb(c);
-    // Without providers, the IAM Identity Center list decides; it is not collected (no
-    // sso-admin SDK crate in the workspace), so the answer is UNKNOWN until it is.
+    // Without providers, the IAM Identity Center instance decides. moto's ListInstances always
+    // answers one ACTIVE instance (CreateInstance is not implemented), so the collected
+    // instance passes on its own, and removing it too fails below.
+    assert!(
+        matches!(&snapshot.accounts[0].sso_instances, Collected::Ok(list)
+            if list.len() == 1 && list[0].instance_arn.starts_with("arn:aws:sso:::instance/")
+                && list[0].status.as_deref() == Some("ACTIVE")),
+        "sso-admin:ListInstances collected: {:?}",
+        snapshot.accounts[0].sso_instances
+    );
     let mut c = Checks::edited("no providers", snapshot, |a| {
         a.iam.oidc_providers = Collected::Ok(Vec::new());
         a.iam.saml_providers = Collected::Ok(Vec::new());
     });
-    c.expect_unknown("VIG-19", "sso-admin:ListInstances");
+    c.expect_all("VIG-19", Status::Pass);
     coverage.absorb(c);
     let mut c = Checks::edited("no central identity", snapshot, |a| {
         a.iam.oidc_providers = Collected::Ok(Vec::new());
+        a.iam.saml_providers = Collected::Ok(Vec::new());
         a.sso_instances = Collected::Ok(Vec::<SsoInstance>::new());
     });
     c.expect_all("VIG-19", Status::Fail);
