@@ -3,13 +3,15 @@
 //!
 //! ```text
 //! vigil-bench gen --records 1000000 --out /tmp/corpus [--seed 1]
-//! vigil-bench gen-rules --count 1000 --out /tmp/corpus/bench-rules
+//! vigil-bench gen-rules --count 1000 --out /tmp/corpus/selective-rules [--flood]
 //! vigil-bench run --corpus /tmp/corpus [--threads 1,2] [--vigil PATH] [--rsigma PATH]
+//! vigil-bench engine /tmp/corpus/AWSLogs --rules DIR [--threads 1] [--out findings.jsonl]
 //! ```
 //!
 //! See BENCHMARKS.md for the figures and how they were taken.
 
 mod corpus;
+mod engine;
 mod measure;
 mod rules;
 
@@ -51,14 +53,20 @@ enum Command {
         out: PathBuf,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Rules shaped like real detection content: they name API calls that are rare or
-        /// absent in the corpus, so they measure rule evaluation rather than a flood of
-        /// findings (the default set selects the corpus's common calls).
-        #[arg(long)]
+        /// Write the flood stress set instead: rules that select the corpus's common calls
+        /// (about a million findings over the 1,000,000-record corpus). By default the rules
+        /// are shaped like real detection content and name calls that are rare or absent.
+        #[arg(long, conflicts_with = "selective")]
+        flood: bool,
+        /// The default (kept so older command lines still work).
+        #[arg(long, hide = true)]
         selective: bool,
     },
     /// Measure every stage over a corpus written by `gen` and print a Markdown table.
     Run(RunArgs),
+    /// Run vigil's detection pipeline in this process (no CLI, no store) over input paths:
+    /// for profiling and quick comparisons; the report's figures come from `run`.
+    Engine(engine::EngineArgs),
 }
 
 #[derive(clap::Args)]
@@ -81,9 +89,14 @@ struct RunArgs {
     /// SigmaHQ's AWS CloudTrail rules.
     #[arg(long, default_value = "crates/vigil-sigma/tests/data/sigma/aws")]
     sigma_rules: PathBuf,
-    /// The 1,000 generated rules (written there by `gen-rules` if the directory is missing).
+    /// The 1,000 generated (selective) rules; default CORPUS/selective-rules, written there
+    /// by `gen-rules` if the directory is missing.
     #[arg(long)]
     extra_rules: Option<PathBuf>,
+    /// Also measure the flood stress set (`gen-rules --flood`), from this directory (written
+    /// there if missing).
+    #[arg(long)]
+    flood_rules: Option<PathBuf>,
     /// The rsigma binary (default: `rsigma` on PATH or in ~/.cargo/bin).
     #[arg(long)]
     rsigma: Option<PathBuf>,
@@ -135,18 +148,32 @@ fn run(cli: Cli) -> Result<()> {
             count,
             out,
             seed,
-            selective,
-        } => rules::generate_rules_with(count, seed, &out, selective),
+            flood,
+            selective: _,
+        } => {
+            let shape = if flood {
+                rules::RuleShape::Flood
+            } else {
+                rules::RuleShape::Selective
+            };
+            rules::generate_rules_with(count, seed, &out, shape)
+        }
         Command::Run(args) => run_benchmark(args),
+        Command::Engine(args) => engine::run(&args),
     }
 }
 
 fn run_benchmark(args: RunArgs) -> Result<()> {
     let extra_rules = args
         .extra_rules
-        .unwrap_or_else(|| args.corpus.join("bench-rules"));
+        .unwrap_or_else(|| args.corpus.join("selective-rules"));
     if !extra_rules.exists() {
         rules::generate_rules(1000, 1, &extra_rules)?;
+    }
+    if let Some(flood) = &args.flood_rules {
+        if !flood.exists() {
+            rules::generate_rules_with(1000, 1, flood, rules::RuleShape::Flood)?;
+        }
     }
     let spec = measure::RunSpec {
         corpus: args.corpus,
@@ -156,6 +183,7 @@ fn run_benchmark(args: RunArgs) -> Result<()> {
         vigil_template: args.vigil_command,
         sigma_rules: args.sigma_rules,
         extra_rules,
+        flood_rules: args.flood_rules,
         rsigma: args.rsigma.or_else(find_rsigma),
         rsigma_template: args.rsigma_command,
     };

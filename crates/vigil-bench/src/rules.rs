@@ -43,22 +43,32 @@ const TACTICS: &[&str] = &[
     "attack.privilege-escalation",
 ];
 
-/// Writes `count` rules into `out`, deterministically for `seed`.
-pub fn generate_rules(count: usize, seed: u64, out: &Path) -> Result<()> {
-    generate_rules_with(count, seed, out, false)
+/// What the generated rules select.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleShape {
+    /// Rules shaped like real detection content: they name calls that are rare or absent in
+    /// the corpus (`<prefix><noun>` on a catalog service), the way real detections name the
+    /// few calls that matter. They measure rule evaluation. The default.
+    Selective,
+    /// A stress test: rules that select the corpus's common calls, so 40 % of them match
+    /// ordinary traffic and a run makes about a million findings. They measure finding
+    /// aggregation and output under a flood, not rule evaluation.
+    Flood,
 }
 
-/// Like [`generate_rules`]; `selective` rules name calls that are rare or absent in the
-/// corpus (`<prefix><noun>` on a catalog service), the way real detections name the few calls
-/// that matter, instead of the corpus's common calls.
-pub fn generate_rules_with(count: usize, seed: u64, out: &Path, selective: bool) -> Result<()> {
+/// Writes `count` selective rules into `out`, deterministically for `seed`.
+pub fn generate_rules(count: usize, seed: u64, out: &Path) -> Result<()> {
+    generate_rules_with(count, seed, out, RuleShape::Selective)
+}
+
+/// Writes `count` rules of `shape` into `out`, deterministically for `seed`.
+pub fn generate_rules_with(count: usize, seed: u64, out: &Path, shape: RuleShape) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut dice = Dice::new(seed, u64::MAX / 3);
     for index in 0..count {
-        let rule = if selective {
-            selective_rule(&mut dice, index)
-        } else {
-            rule(&mut dice, index)
+        let rule = match shape {
+            RuleShape::Selective => selective_rule(&mut dice, index),
+            RuleShape::Flood => rule(&mut dice, index),
         };
         let path = out.join(format!("bench_rule_{index:04}.yml"));
         std::fs::write(&path, rule).with_context(|| format!("writing {}", path.display()))?;
@@ -286,10 +296,10 @@ mod tests {
     #[test]
     fn rules_are_written_deterministically_and_vary() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        generate_rules(60, 1, a.path()).unwrap();
-        generate_rules(60, 1, b.path()).unwrap();
+        generate_rules_with(60, 1, a.path(), RuleShape::Flood).unwrap();
+        generate_rules_with(60, 1, b.path(), RuleShape::Flood).unwrap();
         let c = tempfile::tempdir().unwrap();
-        generate_rules_with(60, 1, c.path(), true).unwrap();
+        generate_rules(60, 1, c.path()).unwrap();
         assert!(
             std::fs::read_to_string(c.path().join("bench_rule_0000.yml"))
                 .unwrap()

@@ -2,17 +2,20 @@
 //! per (correlation, group), and hits of chained correlations fed to the correlations that
 //! reference them.
 
+use std::cmp::Ordering;
+use std::sync::Arc;
+
 use vigil_event::FieldPath;
 
 use crate::compiled::Compiled;
-use crate::observe::Text;
+use crate::observe::{Group, Text};
 use crate::window::{Entry, Window};
 use crate::{CorrelationHit, CorrelationSet, Observation};
 
 /// An entry with its group, ordered by group, then time, then origin.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Keyed {
-    group: Box<[Text]>,
+    group: Group,
     entry: Entry,
 }
 
@@ -28,6 +31,29 @@ impl From<Observation> for Keyed {
                 evidence: None,
             },
         }
+    }
+}
+
+/// The order observations are evaluated in: by the rank of their correlation in evaluation
+/// order (`ranks`, see `CorrelationSet::ranks`), then as [`Keyed`] orders its entries
+/// (group, time, origin, member, value). Groups interned by one worker share their
+/// allocation, so equal groups usually compare by pointer.
+pub(crate) fn evaluation_order(ranks: &[usize], a: &Observation, b: &Observation) -> Ordering {
+    let rank = |o: &Observation| ranks.get(o.correlation).copied().unwrap_or(usize::MAX);
+    rank(a)
+        .cmp(&rank(b))
+        .then_with(|| compare_groups(&a.group, &b.group))
+        .then_with(|| a.time_ms.cmp(&b.time_ms))
+        .then_with(|| a.origin.cmp(&b.origin))
+        .then_with(|| a.member.cmp(&b.member))
+        .then_with(|| a.value.cmp(&b.value))
+}
+
+fn compare_groups(a: &Group, b: &Group) -> Ordering {
+    if Arc::ptr_eq(a, b) {
+        Ordering::Equal
+    } else {
+        a.cmp(b)
     }
 }
 
@@ -47,26 +73,50 @@ impl CorrelationSet {
     /// `fired_ms`, an observation of every correlation that references it, whose group-by
     /// fields (through its aliases) are looked up among the hit's group-by names. A hit that
     /// lacks one of them does not correlate further.
+    ///
+    /// The observations are sorted in place and read where they are (no second copy: they
+    /// are most of a run's memory); only the hits of chained correlations are added to them.
     pub fn evaluate_all(&self, observations: Vec<Observation>) -> Vec<CorrelationHit> {
-        let mut inbox: Vec<Vec<Keyed>> = vec![Vec::new(); self.correlations.len()];
-        for observation in observations {
-            if let Some(pending) = inbox.get_mut(observation.correlation) {
-                pending.push(Keyed::from(observation));
-            }
-        }
+        self.evaluate_all_spilled(observations, Vec::new()).0
+    }
+
+    /// Evaluates observations that come in evaluation order (see [`evaluation_order`]).
+    pub(crate) fn evaluate_sorted(
+        &self,
+        ranks: &[usize],
+        observations: impl Iterator<Item = Observation>,
+    ) -> Vec<CorrelationHit> {
+        let mut stream = observations.peekable();
+        let mut chained: Vec<Vec<Keyed>> = vec![Vec::new(); self.correlations.len()];
         let mut hits = Vec::new();
-        for &index in &self.order {
-            let (Some(correlation), Some(pending)) =
-                (self.correlations.get(index), inbox.get_mut(index))
+        for (rank, &index) in self.order.iter().enumerate() {
+            let rank_of = |o: &Observation| ranks.get(o.correlation).copied();
+            // Nothing sorts before this rank any more; skip what cannot be evaluated.
+            while stream
+                .next_if(|o| rank_of(o).is_none_or(|r| r < rank))
+                .is_some()
+            {}
+            let (Some(correlation), Some(derived)) =
+                (self.correlations.get(index), chained.get_mut(index))
             else {
                 continue;
             };
-            let found = evaluate_correlation(index, correlation, std::mem::take(pending));
+            let mine = std::iter::from_fn(|| stream.next_if(|o| rank_of(o) == Some(rank)));
+            let found = if derived.is_empty() {
+                evaluate_correlation(index, correlation, mine.map(Keyed::from))
+            } else {
+                // A chained correlation: its own observations and the hits it builds on,
+                // sorted together (hits are few; such a correlation's observations are held).
+                let mut pending = std::mem::take(derived);
+                pending.extend(mine.map(Keyed::from));
+                pending.sort_unstable();
+                evaluate_correlation(index, correlation, pending.into_iter())
+            };
             for hit in &found {
                 for &(dependent, member) in &correlation.dependents {
-                    let derived = self.chained_entry(dependent, member, hit);
-                    if let (Some(derived), Some(pending)) = (derived, inbox.get_mut(dependent)) {
-                        pending.push(derived);
+                    let entry = self.chained_entry(dependent, member, hit);
+                    if let (Some(entry), Some(pending)) = (entry, chained.get_mut(dependent)) {
+                        pending.push(entry);
                     }
                 }
             }
@@ -97,11 +147,7 @@ impl CorrelationSet {
                 .find(|(name, _)| name == path.as_str())
                 .map(|(_, value)| Text::from(value.as_str()))
         };
-        let group = fields
-            .group
-            .iter()
-            .map(lookup)
-            .collect::<Option<Box<[_]>>>()?;
+        let group = fields.group.iter().map(lookup).collect::<Option<Group>>()?;
         let value = match &fields.value {
             Some(path) => Some(lookup(path)?),
             None => None,
@@ -119,25 +165,28 @@ impl CorrelationSet {
     }
 }
 
-/// Runs the windows of one correlation over its entries, one group at a time.
+/// Runs the windows of one correlation over its entries, which come sorted (group, then
+/// time), one group at a time.
 fn evaluate_correlation(
     index: usize,
     correlation: &Compiled,
-    mut pending: Vec<Keyed>,
+    entries: impl Iterator<Item = Keyed>,
 ) -> Vec<CorrelationHit> {
     let group_size = correlation.rule.group_by.len();
     let members = correlation.members.len();
     let counts_values = correlation.counts_values();
-    pending.retain(|keyed| {
+    let usable = |keyed: &Keyed| {
         keyed.group.len() == group_size
             && keyed.entry.member < members
             && (!counts_values || keyed.entry.value.is_some())
-    });
-    pending.sort_unstable();
+    };
     let mut hits = Vec::new();
-    let mut current: Option<(Box<[Text]>, Window)> = None;
-    for Keyed { group, entry } in pending {
-        if current.as_ref().is_none_or(|(open, _)| *open != group) {
+    let mut current: Option<(Group, Window)> = None;
+    for Keyed { group, entry } in entries.filter(usable) {
+        if current
+            .as_ref()
+            .is_none_or(|(open, _)| compare_groups(open, &group) != Ordering::Equal)
+        {
             if let Some((_, window)) = current.take() {
                 hits.extend(window.finish());
             }

@@ -224,3 +224,63 @@ fn temporal_condition_asks_for_some_of_the_rules() {
     assert!(set.evaluate(steps(&[1, 1, 1], 1000)).is_empty());
     assert_eq!(set.evaluate(steps(&[1, 1, 2], 1000)).len(), 1);
 }
+
+#[test]
+fn equal_groups_from_different_interners_are_one_group() {
+    // Two workers intern the same ARN separately: their groups are different allocations
+    // with the same values and must be evaluated as one window.
+    let set = counting(CompareOp::Gte, 4, 10 * MINUTE);
+    let event: vigil_event::Value = sonic_rs::from_str(r#"{"user":"alice"}"#).unwrap();
+    let (mut first, mut second) = (crate::Interner::default(), crate::Interner::default());
+    let mut observations = Vec::new();
+    for i in 0..4u64 {
+        let interner = if i % 2 == 0 { &mut first } else { &mut second };
+        let origin = vigil_event::Origin::new("f", i + 1);
+        let time = i64::try_from(i).unwrap() * 1000;
+        set.observe_into(0, time, &event, &origin, interner, &mut observations);
+    }
+    assert!(!std::sync::Arc::ptr_eq(
+        &observations[0].group,
+        &observations[1].group
+    ));
+    assert!(std::sync::Arc::ptr_eq(
+        &observations[0].group,
+        &observations[2].group
+    ));
+    let hits = set.evaluate(observations);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].count, 4);
+}
+
+#[test]
+fn observations_of_several_correlations_are_evaluated_apart_in_any_order() {
+    let by_user = correlation("u", CorrelationKind::EventCount, &["a"], &["user"], MINUTE);
+    let by_ip = correlation("i", CorrelationKind::EventCount, &["a"], &["ip"], MINUTE);
+    let set = build_ok(
+        vec![
+            with_condition(by_user, CompareOp::Gte, 3),
+            with_condition(by_ip, CompareOp::Gte, 2),
+        ],
+        &base_rules(&["a"]),
+    );
+    let mut observations = Vec::new();
+    for i in 0..3u64 {
+        let json = format!(r#"{{"user":"alice","ip":"10.0.0.{}"}}"#, i % 2);
+        let event: vigil_event::Value = sonic_rs::from_str(&json).unwrap();
+        let origin = vigil_event::Origin::new("f", i + 1);
+        let time = i64::try_from(i).unwrap() * 1000;
+        observations.extend(set.observe(0, time, &event, &origin));
+    }
+    let forward = set.evaluate(observations.clone());
+    observations.reverse();
+    assert_eq!(set.evaluate(observations), forward);
+    let summary: Vec<(usize, String, u64)> = forward
+        .iter()
+        .map(|h| (h.correlation, h.group[0].1.clone(), h.count))
+        .collect();
+    assert_eq!(
+        summary,
+        // Both fire at 2000 (alice's third event; 10.0.0.0's second): by correlation then.
+        vec![(0, "alice".to_string(), 3), (1, "10.0.0.0".to_string(), 2)]
+    );
+}

@@ -73,6 +73,7 @@ mod legacy;
 mod observe;
 mod resolve;
 mod set;
+mod spill;
 #[cfg(test)]
 mod test_support;
 mod types;
@@ -81,7 +82,8 @@ mod window;
 pub use error::{CorrelationError, ErrorReason};
 pub use hit::{CorrelationHit, MAX_CONTRIBUTING};
 pub use legacy::{from_legacy, from_legacy_near, LegacyAggregation, DEFAULT_LEGACY_TIMEFRAME_MS};
-pub use observe::{Interner, Observation, Text};
+pub use observe::{Group, Interner, Observation, Text};
 pub use resolve::{BaseRuleRef, Member};
 pub use set::CorrelationSet;
+pub use spill::{SpillError, SpilledRun};
 pub use types::*;

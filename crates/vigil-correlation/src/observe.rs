@@ -1,9 +1,9 @@
 //! Observations: what a correlation keeps of a base rule match — the group-by values and the
 //! counted value as small strings, the time and the origin; never the record.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use sonic_rs::JsonValueTrait;
 use vigil_event::{FieldLookup, FieldPath, Origin};
 
@@ -14,10 +14,22 @@ use crate::CorrelationSet;
 /// reference count, not an allocation.
 pub type Text = Arc<str>;
 
-/// Shares equal strings between observations. A worker keeps one across the files it reads.
+/// The group-by values of an observation, in `group_by` order; shared like [`Text`], so the
+/// observations of one group hold one copy.
+pub type Group = Arc<[Text]>;
+
+/// Shares equal strings and groups between observations. A worker keeps one across the files
+/// it reads.
 #[derive(Debug, Default)]
 pub struct Interner {
-    known: HashSet<Text>,
+    known: FxHashSet<Text>,
+    /// Groups by the addresses of their strings: a group holds its strings, so an address
+    /// in a key cannot be reused by another string while the key exists, and hashing a few
+    /// addresses is cheaper than hashing the strings again.
+    groups: FxHashMap<Box<[usize]>, Group>,
+    /// The group being built, reused across observations.
+    scratch: Vec<Text>,
+    addresses: Vec<usize>,
 }
 
 impl Interner {
@@ -28,6 +40,23 @@ impl Interner {
         }
         let shared: Text = Arc::from(text);
         self.known.insert(Arc::clone(&shared));
+        shared
+    }
+
+    /// The shared copy of the group `values`.
+    pub fn intern_group(&mut self, values: &[Text]) -> Group {
+        self.addresses.clear();
+        self.addresses.extend(
+            values
+                .iter()
+                .map(|text| Arc::as_ptr(text).cast::<u8>() as usize),
+        );
+        if let Some(known) = self.groups.get(self.addresses.as_slice()) {
+            return Arc::clone(known);
+        }
+        let shared: Group = Arc::from(values);
+        self.groups
+            .insert(self.addresses.as_slice().into(), Arc::clone(&shared));
         shared
     }
 
@@ -44,9 +73,8 @@ impl Interner {
 
 /// One match of a referenced rule, as seen by one correlation.
 ///
-/// Size: 80 bytes inline on 64-bit targets, plus one heap block for the group (16 bytes per
-/// group-by field). The strings are shared through an [`Interner`] and the origin's file name
-/// is shared too, so a typical CloudTrail observation grouped by one ARN is about 110 bytes.
+/// Size: 80 bytes on 64-bit targets, and nothing else of its own: the group, its strings and
+/// the origin's file name are shared through an [`Interner`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Observation {
     /// Which correlation (index in the [`CorrelationSet`]).
@@ -58,7 +86,7 @@ pub struct Observation {
     /// Where the event was read.
     pub origin: Origin,
     /// The group-by values, in the correlation's `group_by` order.
-    pub group: Box<[Text]>,
+    pub group: Group,
     /// For `value_count`, the value of the counted field.
     pub value: Option<Text>,
 }
@@ -92,31 +120,60 @@ impl CorrelationSet {
         origin: &Origin,
         interner: &mut Interner,
     ) -> Vec<Observation> {
+        let mut out = Vec::new();
+        self.observe_into(base_rule_index, time_ms, event, origin, interner, &mut out);
+        out
+    }
+
+    /// Like [`CorrelationSet::observe_interned`], appending to `out` (no allocation of its
+    /// own on the hot path). Returns how many observations were added.
+    pub fn observe_into(
+        &self,
+        base_rule_index: usize,
+        time_ms: i64,
+        event: &dyn FieldLookup,
+        origin: &Origin,
+        interner: &mut Interner,
+        out: &mut Vec<Observation>,
+    ) -> usize {
         let Some(uses) = self.by_base.get(base_rule_index) else {
-            return Vec::new();
+            return 0;
         };
-        uses.iter()
-            .filter_map(|&(correlation, member)| {
-                let fields = self.correlations.get(correlation)?.fields.get(member)?;
-                let group = fields
-                    .group
-                    .iter()
-                    .map(|path| field_text(event, path, interner))
-                    .collect::<Option<Box<[Text]>>>()?;
-                let value = match &fields.value {
-                    Some(path) => Some(field_text(event, path, interner)?),
-                    None => None,
-                };
-                Some(Observation {
+        let before = out.len();
+        for &(correlation, member) in uses {
+            let Some(fields) = self
+                .correlations
+                .get(correlation)
+                .and_then(|c| c.fields.get(member))
+            else {
+                continue;
+            };
+            let mut group = std::mem::take(&mut interner.scratch);
+            group.clear();
+            let complete = fields.group.iter().all(|path| {
+                field_text(event, path, interner).is_some_and(|text| {
+                    group.push(text);
+                    true
+                })
+            });
+            let value = match (&fields.value, complete) {
+                (_, false) => None,
+                (Some(path), true) => field_text(event, path, interner).map(Some),
+                (None, true) => Some(None),
+            };
+            if let Some(value) = value {
+                out.push(Observation {
                     correlation,
                     member,
                     time_ms,
                     origin: origin.clone(),
-                    group,
+                    group: interner.intern_group(&group),
                     value,
-                })
-            })
-            .collect()
+                });
+            }
+            interner.scratch = group;
+        }
+        out.len() - before
     }
 }
 
@@ -151,6 +208,23 @@ mod tests {
     fn observe(set: &CorrelationSet, rule: usize, json: &str) -> Vec<crate::Observation> {
         let event: Value = sonic_rs::from_str(json).unwrap_or_default();
         set.observe(rule, 7, &event, &vigil_event::Origin::new("f", 3))
+    }
+
+    #[test]
+    fn interned_groups_are_shared_and_keep_their_values() {
+        let mut interner = super::Interner::default();
+        let (a, b) = (interner.intern("alice"), interner.intern("10.0.0.1"));
+        let first = interner.intern_group(&[a.clone(), b.clone()]);
+        let alice = interner.intern("alice");
+        let again = interner.intern_group(&[alice, b.clone()]);
+        assert!(std::sync::Arc::ptr_eq(&first, &again));
+        let swapped = interner.intern_group(&[b.clone(), a.clone()]);
+        assert!(!std::sync::Arc::ptr_eq(&first, &swapped));
+        let values: Vec<&str> = swapped.iter().map(|t| t.as_ref()).collect();
+        assert_eq!(values, ["10.0.0.1", "alice"]);
+        // Strings from elsewhere with the same values still make a group with those values.
+        let outside = interner.intern_group(&[super::Text::from("alice"), b]);
+        assert_eq!(outside, first);
     }
 
     #[test]

@@ -9,7 +9,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rustc_hash::FxHashMap;
 use vigil_findings::{Finding, RuleKind};
 
 use crate::draft::{Contribution, FindingDraft};
@@ -55,15 +54,14 @@ impl BaselineStore for MemoryBaselines {
 
 pub(crate) fn first_seen_findings(
     set: &RuleSet,
-    candidates: FxHashMap<(u32, String, String), FirstSeenCandidate>,
+    candidates: crate::worker::FirstSeenTable,
     train_until_ms: Option<i64>,
     store: &mut dyn BaselineStore,
 ) -> (Vec<(Finding, Vec<Contribution>)>, Vec<String>) {
-    let mut by_rule: FxHashMap<u32, Vec<FirstSeenCandidate>> = FxHashMap::default();
-    for candidate in candidates.into_values() {
-        by_rule.entry(candidate.rule).or_default().push(candidate);
-    }
-    let mut rules: Vec<_> = by_rule.into_iter().collect();
+    let mut rules: Vec<(u32, Vec<FirstSeenCandidate>)> = candidates
+        .into_iter()
+        .map(|(rule, by_key)| (rule, by_key.into_values().collect()))
+        .collect();
     rules.sort_by_key(|(rule, _)| *rule);
     let mut findings = Vec::new();
     let mut errors = Vec::new();

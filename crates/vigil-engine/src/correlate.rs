@@ -2,7 +2,7 @@
 //! each hit into a finding whose samples are the contributing events we kept.
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use vigil_correlation::{CorrelationHit, Observation};
+use vigil_correlation::{CorrelationHit, Observation, SpillError, SpilledRun};
 use vigil_event::{Event, Origin};
 use vigil_findings::{Finding, RuleKind};
 use vigil_input::{Input, ReadOptions, RecordSink, Reject};
@@ -10,37 +10,43 @@ use vigil_input::{Input, ReadOptions, RecordSink, Reject};
 use crate::draft::{Contribution, SampleRecord};
 use crate::output::{base_finding, to_sample, RuleInfo, DERIVED_INPUT};
 use crate::ruleset::RuleSet;
+use crate::run::DetectOptions;
 
 pub(crate) fn correlation_findings(
     set: &RuleSet,
     observations: Vec<Observation>,
+    spilled: Vec<SpilledRun>,
     kept: &FxHashMap<Origin, SampleRecord>,
     inputs: &[Input],
-    read: &ReadOptions,
-    sample_limit: usize,
-) -> Vec<(Finding, Vec<Contribution>)> {
-    if observations.is_empty() {
-        return Vec::new();
+    options: &DetectOptions,
+) -> (Vec<(Finding, Vec<Contribution>)>, Vec<SpillError>) {
+    let sample_limit = options.samples_per_finding;
+    if observations.is_empty() && spilled.is_empty() {
+        return (Vec::new(), Vec::new());
     }
-    let hits = set.correlations.evaluate(observations);
+    let (hits, errors) = set.correlations.evaluate_spilled(observations, spilled);
     let wanted: FxHashSet<&Origin> = hits
         .iter()
         .flat_map(|hit| hit.contributing.iter().take(sample_limit))
         .filter(|origin| !kept.contains_key(*origin))
         .collect();
-    let read_back = read_records(&wanted, inputs, read);
-    hits.into_iter()
+    let read_back = read_records(&wanted, inputs, &options.read, options.threads);
+    let findings = hits
+        .into_iter()
         .map(|hit| hit_finding(set, hit, kept, &read_back, sample_limit))
-        .collect()
+        .collect();
+    (findings, errors)
 }
 
-/// Reads the records at `wanted` back from their files: only the files that hold one, and
-/// only those records are kept. A file that changed since is read as it is now; a record
-/// that is gone is simply not a sample.
+/// Reads the records at `wanted` back from their files: only the files that hold one, spread
+/// over `threads`, and in each only the wanted records are parsed (the others are skipped
+/// unparsed). A file that changed since is read as it is now; a record that is gone is
+/// simply not a sample.
 fn read_records(
     wanted: &FxHashSet<&Origin>,
     inputs: &[Input],
     read: &ReadOptions,
+    threads: usize,
 ) -> FxHashMap<Origin, SampleRecord> {
     let mut by_file: FxHashMap<&str, FxHashSet<u64>> = FxHashMap::default();
     for origin in wanted {
@@ -49,19 +55,37 @@ fn read_records(
             .or_default()
             .insert(origin.record);
     }
-    let mut found = FxHashMap::default();
-    for input in inputs.iter().filter(|i| matches!(i, Input::File(_))) {
-        let name = input.name();
-        let Some(records) = by_file.get(name.as_ref()) else {
-            continue;
-        };
-        let mut sink = RecordPicker {
-            records,
-            found: &mut found,
-        };
-        let _ = vigil_input::read_input(input, read, &mut sink);
-    }
+    let files: Vec<(&Input, &FxHashSet<u64>)> = inputs
+        .iter()
+        .filter(|i| matches!(i, Input::File(_)))
+        .filter_map(|input| Some((input, by_file.get(input.name().as_ref())?)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let found = std::sync::Mutex::new(FxHashMap::default());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, files.len().max(1)) {
+            scope.spawn(|| {
+                let mut mine = FxHashMap::default();
+                loop {
+                    let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((input, records)) = files.get(at) else {
+                        break;
+                    };
+                    let mut sink = RecordPicker {
+                        records,
+                        found: &mut mine,
+                    };
+                    let _ = vigil_input::read_input(input, read, &mut sink);
+                }
+                if let Ok(mut found) = found.lock() {
+                    found.extend(mine);
+                }
+            });
+        }
+    });
     found
+        .into_inner()
+        .unwrap_or_else(|poison| poison.into_inner())
 }
 
 /// Keeps the events whose record number was asked for.
@@ -80,6 +104,14 @@ impl RecordSink for RecordPicker<'_> {
     }
 
     fn reject(&mut self, _reject: Reject) {}
+
+    fn is_selective(&self) -> bool {
+        true
+    }
+
+    fn wants(&self, record: u64) -> bool {
+        self.records.contains(&record)
+    }
 }
 
 fn hit_finding(

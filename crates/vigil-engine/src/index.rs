@@ -12,16 +12,23 @@ use std::ops::ControlFlow;
 use rustc_hash::FxHashMap;
 use sonic_rs::JsonValueTrait;
 use vigil_event::{Event, FieldLookup, FieldPath, LogSource};
+use vigil_sigma::IndexHint;
 
 /// Fields tried first when choosing where to file a rule: the ones nearly every rule
 /// constrains and every event has.
 pub const PREFERRED_FIELDS: &[&str] = &["eventName", "type", "check-name", "eventSource"];
 
-/// One field's table: lower-cased value → rules.
+/// One field's table: lower-cased value → rules, and lower-cased prefix → rules.
 #[derive(Debug)]
 struct KeyedTable {
     path: FieldPath,
     rules: FxHashMap<Box<str>, Vec<u32>>,
+    /// Rules filed under `startswith` prefixes, tried on the values they prefix (few: a
+    /// linear scan of short prefixes beats a trie here).
+    prefixes: Vec<(Box<str>, Vec<u32>)>,
+    /// Every rule filed under a prefix: a field holding an object may satisfy `startswith`
+    /// through one of its leaves, so such a value reaches all of them.
+    prefixed_rules: Vec<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -34,8 +41,8 @@ struct SourceIndex {
 pub struct IndexEntry<'a> {
     /// The log sources the rule applies to.
     pub sources: &'a [LogSource],
-    /// Necessary equalities: `(field, lower-cased values)`.
-    pub hints: Vec<(String, Vec<String>)>,
+    /// Necessary conditions on field values (lower-cased values and prefixes).
+    pub hints: Vec<IndexHint>,
 }
 
 /// Rules filed by log source and literal field values.
@@ -64,7 +71,7 @@ impl RuleIndex {
             for source in entry.sources {
                 let index = &mut per_source[source.index()];
                 match chosen {
-                    Some((field, values)) => index.file(field, values, rule),
+                    Some(hint) => index.file(hint, rule),
                     None => index.always.push(rule),
                 }
             }
@@ -74,7 +81,18 @@ impl RuleIndex {
 
     /// The rules that could match `event`, ascending and without duplicates.
     pub fn candidates<'s>(&self, event: &Event, scratch: &'s mut CandidateScratch) -> &'s [u32] {
-        let index = &self.per_source[event.source.index()];
+        self.candidates_of(event.source, event, scratch)
+    }
+
+    /// Like [`RuleIndex::candidates`], reading the fields of an event of `source` through
+    /// `event` (a [`vigil_event::KeyedEvent`] on the hot path).
+    pub fn candidates_of<'s, E: FieldLookup + ?Sized>(
+        &self,
+        source: LogSource,
+        event: &E,
+        scratch: &'s mut CandidateScratch,
+    ) -> &'s [u32] {
+        let index = &self.per_source[source.index()];
         let CandidateScratch { key, rules } = scratch;
         rules.clear();
         rules.extend_from_slice(&index.always);
@@ -84,11 +102,18 @@ impl RuleIndex {
                     if let Some(filed) = table.rules.get(key.as_str()) {
                         rules.extend_from_slice(filed);
                     }
+                    for (prefix, filed) in &table.prefixes {
+                        if key.starts_with(&**prefix) {
+                            rules.extend_from_slice(filed);
+                        }
+                    }
+                } else if value.is_object() {
+                    rules.extend_from_slice(&table.prefixed_rules);
                 }
                 ControlFlow::Continue(())
             });
         }
-        if index.keyed.len() > 1 || !index.always.is_empty() {
+        if rules.len() > 1 {
             rules.sort_unstable();
             rules.dedup();
         }
@@ -114,36 +139,63 @@ impl RuleIndex {
 }
 
 impl SourceIndex {
-    fn file(&mut self, field: &str, values: &[String], rule: u32) {
-        let position = match self.keyed.iter().position(|t| t.path.as_str() == field) {
+    fn file(&mut self, hint: &IndexHint, rule: u32) {
+        let position = match self
+            .keyed
+            .iter()
+            .position(|t| t.path.as_str() == hint.field)
+        {
             Some(position) => position,
             None => {
                 self.keyed.push(KeyedTable {
-                    path: FieldPath::new(field),
+                    path: FieldPath::new(&hint.field),
                     rules: FxHashMap::default(),
+                    prefixes: Vec::new(),
+                    prefixed_rules: Vec::new(),
                 });
                 self.keyed.len() - 1
             }
         };
         let table = &mut self.keyed[position];
-        for value in values {
-            let mut key = String::new();
+        let mut key = String::new();
+        for value in &hint.values {
             lower_into(value, &mut key);
-            let filed = table.rules.entry(key.into_boxed_str()).or_default();
+            let filed = table.rules.entry(key.as_str().into()).or_default();
             if filed.last() != Some(&rule) {
                 filed.push(rule);
             }
         }
+        for prefix in &hint.prefixes {
+            lower_into(prefix, &mut key);
+            match table.prefixes.iter_mut().find(|(p, _)| **p == *key) {
+                Some((_, filed)) if filed.last() == Some(&rule) => {}
+                Some((_, filed)) => filed.push(rule),
+                None => table.prefixes.push((key.as_str().into(), vec![rule])),
+            }
+        }
+        if !hint.prefixes.is_empty() && table.prefixed_rules.last() != Some(&rule) {
+            table.prefixed_rules.push(rule);
+        }
     }
 }
 
-fn choose_hint(hints: &[(String, Vec<String>)]) -> Option<(&str, &[String])> {
-    let usable = || hints.iter().filter(|(_, values)| !values.is_empty());
-    PREFERRED_FIELDS
-        .iter()
-        .find_map(|preferred| usable().find(|(field, _)| field == preferred))
-        .or_else(|| usable().min_by_key(|(_, values)| values.len()))
-        .map(|(field, values)| (field.as_str(), values.as_slice()))
+/// Where to file a rule: a plain-values hint (a preferred field first, else the one with the
+/// fewest values), else a hint with prefixes (the same way), else none.
+fn choose_hint(hints: &[IndexHint]) -> Option<&IndexHint> {
+    let plain = |h: &&IndexHint| !h.values.is_empty() && h.prefixes.is_empty();
+    let prefixed = |h: &&IndexHint| !h.prefixes.is_empty();
+    let best = |usable: &dyn Fn(&&IndexHint) -> bool| {
+        PREFERRED_FIELDS
+            .iter()
+            .find_map(|preferred| hints.iter().filter(usable).find(|h| h.field == *preferred))
+            .or_else(|| {
+                hints
+                    .iter()
+                    .filter(usable)
+                    .min_by_key(|h| h.values.len() + h.prefixes.len())
+            })
+    };
+    best(&plain).or_else(|| best(&prefixed))
 }
 
 /// Writes the index key of a scalar JSON value into `buf`: strings lower-cased, numbers and
@@ -187,11 +239,67 @@ mod tests {
         )
     }
 
-    fn hints(pairs: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+    fn hints(pairs: &[(&str, &[&str])]) -> Vec<IndexHint> {
         pairs
             .iter()
-            .map(|(f, v)| (f.to_string(), v.iter().map(|s| s.to_lowercase()).collect()))
+            .map(|(f, v)| IndexHint {
+                field: f.to_string(),
+                values: v.iter().map(|s| s.to_lowercase()).collect(),
+                prefixes: Vec::new(),
+            })
             .collect()
+    }
+
+    fn prefixed(field: &str, values: &[&str], prefixes: &[&str]) -> IndexHint {
+        IndexHint {
+            field: field.to_string(),
+            values: values.iter().map(|s| s.to_lowercase()).collect(),
+            prefixes: prefixes.iter().map(|s| s.to_lowercase()).collect(),
+        }
+    }
+
+    #[test]
+    fn prefixes_reach_the_values_they_start() {
+        let ct = [LogSource::CloudTrail];
+        let index = RuleIndex::build([
+            IndexEntry {
+                sources: &ct,
+                hints: vec![prefixed("eventName", &["CreateTags"], &["Tag", "AddTags"])],
+            },
+            IndexEntry {
+                sources: &ct,
+                hints: vec![prefixed("eventName", &["ListUsers"], &["List"])],
+            },
+            IndexEntry {
+                sources: &ct,
+                // A plain hint on another field wins over a prefix hint.
+                hints: vec![
+                    prefixed("eventName", &[], &["Get"]),
+                    prefixed("userIdentity.type", &["Root"], &[]),
+                ],
+            },
+        ]);
+        let mut scratch = CandidateScratch::default();
+        let mut reach = |json: &str| {
+            index
+                .candidates(&event(LogSource::CloudTrail, json), &mut scratch)
+                .to_vec()
+        };
+        assert_eq!(reach(r#"{"eventName":"TagResource"}"#), vec![0]);
+        assert_eq!(reach(r#"{"eventName":"createtags"}"#), vec![0]);
+        assert_eq!(reach(r#"{"eventName":"ListUsers"}"#), vec![1]);
+        assert_eq!(reach(r#"{"eventName":"ListRoles"}"#), vec![1]);
+        assert_eq!(reach(r#"{"eventName":"UntagResource"}"#), Vec::<u32>::new());
+        assert_eq!(
+            reach(r#"{"eventName":"GetUser","userIdentity":{"type":"IAMUser"}}"#),
+            Vec::<u32>::new()
+        );
+        assert_eq!(
+            reach(r#"{"eventName":"Anything","userIdentity":{"type":"Root"}}"#),
+            vec![2]
+        );
+        // An object may satisfy `startswith` through a leaf: every prefixed rule is tried.
+        assert_eq!(reach(r#"{"eventName":{"a":"TagX"}}"#), vec![0, 1]);
     }
 
     fn index() -> RuleIndex {
@@ -266,8 +374,11 @@ mod tests {
     #[test]
     fn preferred_field_wins_over_fewer_values() {
         let both = hints(&[("eventSource", &["a"]), ("eventName", &["x", "y"])]);
-        assert_eq!(choose_hint(&both).map(|(f, _)| f), Some("eventName"));
+        assert_eq!(
+            choose_hint(&both).map(|h| h.field.as_str()),
+            Some("eventName")
+        );
         let neither = hints(&[("a", &["1", "2"]), ("b", &["3"])]);
-        assert_eq!(choose_hint(&neither).map(|(f, _)| f), Some("b"));
+        assert_eq!(choose_hint(&neither).map(|h| h.field.as_str()), Some("b"));
     }
 }

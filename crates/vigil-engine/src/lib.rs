@@ -40,5 +40,5 @@ pub use meta::{parse_duration_ms, FirstSeen, RuleMeta};
 pub use output::{Detection, Totals, DERIVED_INPUT};
 pub use problem::RuleProblem;
 pub use ruleset::{rule_key, LoadedRule, RuleSet, RuleSetOptions};
-pub use run::{detect, DetectOptions, Progress};
+pub use run::{detect, DetectOptions, Progress, DEFAULT_CORRELATION_MEMORY_BYTES};
 pub use table::DEFAULT_KEYS_PER_WINDOW;

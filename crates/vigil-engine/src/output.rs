@@ -22,6 +22,8 @@ pub struct Totals {
     pub evaluated: u64,
     pub rejected: u64,
     pub matches: u64,
+    /// Correlation observations spilled to temporary files (beyond the memory budget).
+    pub spilled_observations: u64,
 }
 
 impl Totals {
@@ -34,6 +36,7 @@ impl Totals {
             evaluated,
             rejected: reports.iter().map(|r| r.rejected).sum(),
             matches,
+            spilled_observations: 0,
         }
     }
 }
@@ -50,6 +53,9 @@ pub struct Detection {
     pub totals: Totals,
     /// Baseline store errors (the run still completes; first-seen state may be partial).
     pub baseline_errors: Vec<String>,
+    /// Correlation observations that could not be read back from their temporary file (the
+    /// run still completes; hits of the lost observations may be missing).
+    pub correlation_errors: Vec<String>,
 }
 
 impl Detection {

@@ -147,16 +147,9 @@ impl RuleSet {
                 rule.standalone = false;
             }
         }
-        let index = RuleIndex::build(loaded.iter().map(|l| {
-            IndexEntry {
-                sources: &l.rule.sources,
-                hints: l
-                    .rule
-                    .index_hints()
-                    .into_iter()
-                    .map(|hint| (hint.field, hint.values))
-                    .collect(),
-            }
+        let index = RuleIndex::build(loaded.iter().map(|l| IndexEntry {
+            sources: &l.rule.sources,
+            hints: l.rule.index_hints(),
         }));
         RuleSet {
             rules: loaded,

@@ -27,7 +27,14 @@ pub struct DetectOptions {
     /// Dedup keys of one rule in one window that get a finding of their own; the matches of
     /// the others are folded into one overflow finding (see `table.rs`).
     pub keys_per_window: usize,
+    /// Memory for correlation observations, over all threads. Beyond it, a worker sorts its
+    /// observations and spills them to an anonymous temporary file; evaluation merges them
+    /// back (same hits), so memory does not grow with the input.
+    pub correlation_memory_bytes: usize,
 }
+
+/// Default memory for correlation observations (see `DetectOptions::correlation_memory_bytes`).
+pub const DEFAULT_CORRELATION_MEMORY_BYTES: usize = 64 << 20;
 
 impl Default for DetectOptions {
     fn default() -> Self {
@@ -37,6 +44,7 @@ impl Default for DetectOptions {
             samples_per_finding: 5,
             train_until_ms: None,
             keys_per_window: crate::table::DEFAULT_KEYS_PER_WINDOW,
+            correlation_memory_bytes: DEFAULT_CORRELATION_MEMORY_BYTES,
         }
     }
 }
@@ -77,6 +85,8 @@ fn evaluate_files(
             scope.spawn(|| {
                 let mut worker =
                     FileWorker::new(set, options.samples_per_finding, options.keys_per_window);
+                worker.observation_budget =
+                    observation_budget(options.correlation_memory_bytes, threads);
                 loop {
                     let at = next.fetch_add(1, Ordering::Relaxed);
                     let Some(input) = inputs.get(at) else { break };
@@ -107,6 +117,12 @@ fn evaluate_files(
     (merged, reports)
 }
 
+/// How many observations one of `threads` workers keeps in memory before spilling.
+fn observation_budget(bytes: usize, threads: usize) -> usize {
+    let each = std::mem::size_of::<vigil_correlation::Observation>().max(1);
+    (bytes / threads.max(1) / each).max(64)
+}
+
 fn finish(
     set: &RuleSet,
     inputs: &[Input],
@@ -120,14 +136,16 @@ fn finish(
         std::mem::take(&mut merged.drafts),
         options.keys_per_window,
     );
-    findings.extend(correlate::correlation_findings(
+    let spilled_observations = merged.spilled.iter().map(|run| run.len()).sum();
+    let (correlation_findings, spill_errors) = correlate::correlation_findings(
         set,
         std::mem::take(&mut merged.observations),
+        std::mem::take(&mut merged.spilled),
         &merged.correlation_samples,
         inputs,
-        &options.read,
-        options.samples_per_finding,
-    ));
+        options,
+    );
+    findings.extend(correlation_findings);
     let first_seen = std::mem::take(&mut merged.first_seen);
     let (baseline_findings, baseline_errors) =
         baseline::first_seen_findings(set, first_seen, options.train_until_ms, baselines);
@@ -137,7 +155,10 @@ fn finish(
         .rejects
         .sort_by(|a, b| (&a.file, a.record).cmp(&(&b.file, b.record)));
     let reports: Vec<FileReport> = reports.into_iter().flatten().collect();
-    let totals = Totals::of(&reports, merged.evaluated, merged.matches);
+    let totals = Totals {
+        spilled_observations,
+        ..Totals::of(&reports, merged.evaluated, merged.matches)
+    };
     Detection {
         findings,
         inputs: inputs.to_vec(),
@@ -145,5 +166,64 @@ fn finish(
         rejects: merged.rejects,
         totals,
         baseline_errors,
+        correlation_errors: spill_errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::RuleSetOptions;
+
+    fn run(correlation_memory_bytes: usize, threads: usize) -> Detection {
+        let set = RuleSet::load(&RuleSetOptions {
+            builtin: true,
+            ..RuleSetOptions::default()
+        });
+        let logs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/incident/logs");
+        let inputs = vigil_input::expand(&[logs.to_string()]).unwrap();
+        let options = DetectOptions {
+            threads,
+            correlation_memory_bytes,
+            ..DetectOptions::default()
+        };
+        let mut baselines = crate::MemoryBaselines::default();
+        detect(
+            &set,
+            &inputs,
+            &options,
+            &mut baselines,
+            &Progress::default(),
+        )
+    }
+
+    fn findings_json(detection: &Detection) -> Vec<String> {
+        detection
+            .findings()
+            .map(|f| serde_json::to_string(f).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn spilling_correlation_observations_gives_the_same_findings() {
+        let in_memory = run(DEFAULT_CORRELATION_MEMORY_BYTES, 1);
+        assert_eq!(in_memory.totals.spilled_observations, 0);
+        let correlations = in_memory
+            .findings()
+            .filter(|f| f.rule_kind == vigil_findings::RuleKind::Correlation)
+            .count();
+        assert!(
+            correlations >= 2,
+            "the example incident has correlation findings"
+        );
+        for threads in [1, 2] {
+            let spilled = run(0, threads);
+            assert!(
+                spilled.totals.spilled_observations > 0,
+                "a budget of nothing spills"
+            );
+            assert!(spilled.correlation_errors.is_empty());
+            assert_eq!(findings_json(&spilled), findings_json(&in_memory));
+        }
     }
 }

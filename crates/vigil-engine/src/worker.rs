@@ -2,7 +2,7 @@
 //! rules that could match, and fold matches into a [`Partial`].
 
 use rustc_hash::FxHashMap;
-use vigil_event::{Common, Event, FieldLookup, FieldPath, Origin};
+use vigil_event::{Common, Event, FieldLookup, FieldPath, KeyedEvent, Origin};
 use vigil_input::{RecordSink, Reject};
 
 use crate::draft::SampleRecord;
@@ -14,12 +14,34 @@ use crate::table::DraftTable;
 /// A first-seen observation: the earliest event of this run with `value` for `group`.
 #[derive(Debug, Clone)]
 pub struct FirstSeenCandidate {
-    pub rule: u32,
     pub group: String,
     pub value: String,
     pub time_ms: i64,
     pub origin: Origin,
     pub sample: Option<SampleRecord>,
+}
+
+/// First-seen candidates by rule, then by [`first_seen_key`] of (group, value).
+pub type FirstSeenTable = FxHashMap<u32, FxHashMap<Box<str>, FirstSeenCandidate>>;
+
+/// The key of a (group, value) pair: the group's length, the group, the value (unambiguous
+/// whatever the texts hold), written into `out`.
+fn first_seen_key(group: &str, value: &str, out: &mut String) {
+    use std::fmt::Write;
+    out.clear();
+    let _ = write!(out, "{}:{group}{value}", group.len());
+}
+
+/// Whether an event at (`time_ms`, `origin`) would be the earliest for `key`.
+fn is_earliest(
+    candidates: &FxHashMap<Box<str>, FirstSeenCandidate>,
+    key: &str,
+    time_ms: i64,
+    origin: &Origin,
+) -> bool {
+    candidates
+        .get(key)
+        .is_none_or(|c| (time_ms, origin) < (c.time_ms, &c.origin))
 }
 
 /// What one worker thread found across the files it read — and, once merged, what the
@@ -28,35 +50,39 @@ pub struct FirstSeenCandidate {
 pub struct Partial {
     /// Findings of standalone rules.
     pub drafts: DraftTable,
-    /// Correlation observations.
+    /// Correlation observations in memory.
     pub observations: Vec<vigil_correlation::Observation>,
+    /// Correlation observations spilled to temporary files beyond the memory budget.
+    pub spilled: Vec<vigil_correlation::SpilledRun>,
     /// Records of correlated events read from standard input, by origin.
     pub correlation_samples: FxHashMap<Origin, SampleRecord>,
     /// First-seen candidates, earliest per (rule, group, value).
-    pub first_seen: FxHashMap<(u32, String, String), FirstSeenCandidate>,
+    pub first_seen: FirstSeenTable,
     pub rejects: Vec<Reject>,
     pub evaluated: u64,
     pub matches: u64,
 }
 
 impl Partial {
-    /// Whether an event at (`time_ms`, `origin`) would be the earliest for `key`.
-    fn is_earliest(&self, key: &(u32, String, String), time_ms: i64, origin: &Origin) -> bool {
-        self.first_seen
-            .get(key)
-            .is_none_or(|c| (time_ms, origin) < (c.time_ms, &c.origin))
-    }
-
     /// Merges what another worker found. The result does not depend on the order of merges.
     pub fn absorb(&mut self, other: Partial, keys_per_window: usize, samples: usize) {
         self.evaluated += other.evaluated;
         self.matches += other.matches;
         self.drafts.merge(other.drafts, keys_per_window, samples);
-        self.observations.extend(other.observations);
+        if self.observations.is_empty() {
+            // The first merge moves the vector: observations are most of a run's memory.
+            self.observations = other.observations;
+        } else {
+            self.observations.extend(other.observations);
+        }
+        self.spilled.extend(other.spilled);
         self.correlation_samples.extend(other.correlation_samples);
-        for (key, candidate) in other.first_seen {
-            if self.is_earliest(&key, candidate.time_ms, &candidate.origin) {
-                self.first_seen.insert(key, candidate);
+        for (rule, theirs) in other.first_seen {
+            let ours = self.first_seen.entry(rule).or_default();
+            for (key, candidate) in theirs {
+                if is_earliest(ours, &key, candidate.time_ms, &candidate.origin) {
+                    ours.insert(key, candidate);
+                }
             }
         }
         self.rejects.extend(other.rejects);
@@ -78,6 +104,9 @@ pub struct FileWorker<'a> {
     pub keep_correlation_records: bool,
     /// Shares the group and value strings of correlation observations.
     interner: vigil_correlation::Interner,
+    /// Observations kept in memory before they are spilled to a temporary file.
+    pub observation_budget: usize,
+    first_seen_buffers: FirstSeenBuffers,
     pub partial: Partial,
 }
 
@@ -92,30 +121,42 @@ impl<'a> FileWorker<'a> {
             input: 0,
             keep_correlation_records: false,
             interner: vigil_correlation::Interner::default(),
+            observation_budget: usize::MAX,
+            first_seen_buffers: FirstSeenBuffers::default(),
             partial: Partial::default(),
         }
     }
 
-    fn on_match(&mut self, index: u32, event: &Event) {
+    /// Folds a match of rule `index`. `common` holds the event's common fields once a match
+    /// needed them, so several matches of one event read them once.
+    fn on_match<'e>(
+        &mut self,
+        index: u32,
+        keyed: &KeyedEvent<'e>,
+        common: &mut Option<Common<'e>>,
+    ) {
         let Some(rule) = self.set.rules.get(index as usize) else {
             return;
         };
         self.partial.matches += 1;
         if self.set.correlations.wants(index as usize) {
-            self.observe(index as usize, event);
+            self.observe(index as usize, keyed);
         }
         if !rule.standalone {
             return;
         }
+        let event = keyed.event();
         match &rule.meta.first_seen {
             Some(first_seen) => self.first_seen(index, first_seen, event),
-            None => self.fold(index, rule, event),
+            None => {
+                let common = common.get_or_insert_with(|| event.common());
+                self.fold(index, rule, event, common);
+            }
         }
     }
 
-    fn fold(&mut self, index: u32, rule: &LoadedRule, event: &Event) {
-        let common = event.common();
-        dedup_key_into(rule, event, &common, &mut self.key);
+    fn fold(&mut self, index: u32, rule: &LoadedRule, event: &Event, common: &Common<'_>) {
+        dedup_key_into(rule, event, common, &mut self.key);
         let time = event.time_ms.unwrap_or(0);
         let window_start = time - time.rem_euclid(rule.meta.window_ms.max(1));
         self.partial.drafts.add_match(
@@ -124,56 +165,85 @@ impl<'a> FileWorker<'a> {
             window_start,
             &self.key,
             event,
-            &common,
+            common,
             self.input,
             self.keys_per_window,
             self.samples_per_finding,
         );
     }
 
-    fn observe(&mut self, index: usize, event: &Event) {
+    fn observe(&mut self, index: usize, keyed: &KeyedEvent<'_>) {
+        let event = keyed.event();
         let time = event.time_ms.unwrap_or(0);
-        let observations = self.set.correlations.observe_interned(
+        let added = self.set.correlations.observe_into(
             index,
             time,
-            event,
+            keyed,
             &event.origin,
             &mut self.interner,
+            &mut self.partial.observations,
         );
         // Records of correlated events are read back from their files for the hits that need
         // them (see `correlate.rs`); standard input cannot be read twice, so its records are
         // kept now.
-        if !observations.is_empty() && self.keep_correlation_records {
+        if self.partial.observations.len() >= self.observation_budget {
+            self.spill();
+        }
+        if added > 0 && self.keep_correlation_records {
             if let Some(sample) = SampleRecord::of(event) {
                 self.partial
                     .correlation_samples
                     .insert(event.origin.clone(), sample);
             }
         }
-        self.partial.observations.extend(observations);
+    }
+
+    /// Moves the observations in memory to a temporary file. If that fails (no temporary
+    /// directory, disk full), they stay in memory and the budget grows: the run goes on.
+    fn spill(&mut self) {
+        match self.set.correlations.spill(&mut self.partial.observations) {
+            Ok(run) => self.partial.spilled.push(run),
+            Err(error) => {
+                tracing::warn!(%error, "Correlation observations not spilled; kept in memory");
+                self.observation_budget = self.observation_budget.saturating_mul(2);
+            }
+        }
+        // A fresh interner: the spilled observations no longer need the strings.
+        self.interner = vigil_correlation::Interner::default();
     }
 
     fn first_seen(&mut self, index: u32, spec: &crate::meta::FirstSeen, event: &Event) {
-        let Some(value) = scalar_text(event, &spec.field) else {
+        // Built in reused buffers: most events are not the earliest for their key, so the
+        // common case allocates nothing.
+        let FirstSeenBuffers { group, value, key } = &mut self.first_seen_buffers;
+        value.clear();
+        if !scalar_text_into(event, &spec.field, value) {
             return;
-        };
-        let key = (index, joined(event, &spec.group_by), value);
+        }
+        joined_into(event, &spec.group_by, group);
+        first_seen_key(group, value, key);
         let time_ms = event.time_ms.unwrap_or(0);
-        // Checked before building the candidate: most events are not the earliest, and the
-        // candidate carries the record.
-        if !self.partial.is_earliest(&key, time_ms, &event.origin) {
+        let candidates = self.partial.first_seen.entry(index).or_default();
+        if !is_earliest(candidates, key, time_ms, &event.origin) {
             return;
         }
         let candidate = FirstSeenCandidate {
-            rule: index,
-            group: key.1.clone(),
-            value: key.2.clone(),
+            group: group.clone(),
+            value: value.clone(),
             time_ms,
             origin: event.origin.clone(),
             sample: SampleRecord::of(event),
         };
-        self.partial.first_seen.insert(key, candidate);
+        candidates.insert(key.as_str().into(), candidate);
     }
+}
+
+/// Reused text buffers of the first-seen stage.
+#[derive(Default)]
+struct FirstSeenBuffers {
+    group: String,
+    value: String,
+    key: String,
 }
 
 impl RecordSink for FileWorker<'_> {
@@ -184,9 +254,11 @@ impl RecordSink for FileWorker<'_> {
         }
         let set = self.set;
         let mut scratch = std::mem::take(&mut self.scratch);
-        for &index in set.index.candidates(&event, &mut scratch) {
-            if set.rules[index as usize].rule.matches(&event) {
-                self.on_match(index, &event);
+        let keyed = KeyedEvent::new(&event);
+        let mut common = None;
+        for &index in set.index.candidates_of(event.source, &keyed, &mut scratch) {
+            if set.rules[index as usize].rule.matches(&keyed) {
+                self.on_match(index, &keyed, &mut common);
             }
         }
         self.scratch = scratch;
@@ -204,7 +276,7 @@ impl RecordSink for FileWorker<'_> {
 pub fn dedup_key_into(rule: &LoadedRule, event: &Event, common: &Common<'_>, out: &mut String) {
     out.clear();
     match &rule.meta.dedup {
-        Some(fields) => out.push_str(&joined(event, fields)),
+        Some(fields) => joined_into(event, fields, out),
         None => {
             let principal = common.principal.issuer.or(common.principal.id());
             out.push_str(principal.unwrap_or("-"));
@@ -217,13 +289,21 @@ pub fn dedup_key_into(rule: &LoadedRule, event: &Event, common: &Common<'_>, out
 /// The first value of each field as text, joined with `|` (`-` for an absent field).
 pub fn joined(event: &Event, fields: &[FieldPath]) -> String {
     let mut out = String::new();
+    joined_into(event, fields, &mut out);
+    out
+}
+
+/// Like [`joined`], written into `out` (cleared first).
+pub fn joined_into(event: &Event, fields: &[FieldPath], out: &mut String) {
+    out.clear();
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {
             out.push('|');
         }
-        out.push_str(scalar_text(event, field).as_deref().unwrap_or("-"));
+        if !scalar_text_into(event, field, out) {
+            out.push('-');
+        }
     }
-    out
 }
 
 /// The virtual field naming who acted, the same way for every session of a role: the role
@@ -233,19 +313,34 @@ pub const PRINCIPAL_FIELD: &str = "vigil.principal";
 
 /// The first value at `field` as text: strings as they are, other scalars as JSON.
 pub fn scalar_text(event: &Event, field: &FieldPath) -> Option<String> {
+    let mut out = String::new();
+    scalar_text_into(event, field, &mut out).then_some(out)
+}
+
+/// Like [`scalar_text`], appending the text to `out`; false (and nothing appended) when the
+/// field is absent or null.
+pub fn scalar_text_into(event: &Event, field: &FieldPath, out: &mut String) -> bool {
     use sonic_rs::JsonValueTrait;
     if field.as_str() == PRINCIPAL_FIELD {
         let common = event.common();
-        return common
-            .principal
-            .issuer
-            .or(common.principal.id())
-            .map(str::to_string);
+        return match common.principal.issuer.or(common.principal.id()) {
+            Some(principal) => {
+                out.push_str(principal);
+                true
+            }
+            None => false,
+        };
     }
-    let value = event.first(field)?;
+    let Some(value) = event.first(field) else {
+        return false;
+    };
     match value.as_str() {
-        Some(text) => Some(text.to_string()),
-        None if value.is_null() => None,
-        None => Some(value.to_string()),
+        Some(text) => out.push_str(text),
+        None if value.is_null() => return false,
+        None => {
+            use std::fmt::Write;
+            let _ = write!(out, "{value}");
+        }
     }
+    true
 }

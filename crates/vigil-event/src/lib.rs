@@ -8,7 +8,8 @@
 //! from the document, so the hot path pays only for what a matched rule or a finding reads.
 //!
 //! Main types: [`Event`], [`LogSource`], [`FieldPath`], [`FieldLookup`], [`Common`],
-//! [`Origin`].
+//! [`Origin`], and [`KeyedEvent`] (an event with its top-level keys hashed, for evaluating
+//! many rules on it).
 //!
 //! ```
 //! use vigil_event::{Event, FieldLookup, FieldPath, LogSource, Origin};
@@ -28,12 +29,14 @@
 
 mod common;
 mod event;
+mod keyed;
 mod path;
 mod source;
 pub mod time;
 
 pub use common::{Common, Principal};
 pub use event::{Event, Origin};
+pub use keyed::KeyedEvent;
 pub use path::{FieldLookup, FieldPath};
 pub use source::LogSource;
 

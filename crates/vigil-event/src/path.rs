@@ -16,6 +16,10 @@ pub struct FieldPath {
     /// `tails[i]` is `segments[i..]` joined with dots, precomputed so the dotted-key
     /// fallback never allocates while matching.
     tails: Box<[Box<str>]>,
+    /// [`key_hash`] of the first segment and of the whole path (the dotted-key fallback at the
+    /// top level), for [`crate::KeyedEvent`].
+    head_hash: u64,
+    whole_hash: u64,
 }
 
 impl FieldPath {
@@ -27,9 +31,21 @@ impl FieldPath {
             .collect();
         FieldPath {
             raw: raw.into(),
+            head_hash: key_hash(segments.first().map_or("", |s| s)),
+            whole_hash: key_hash(raw),
             segments,
             tails,
         }
+    }
+
+    /// The hash of the first segment (see [`key_hash`]).
+    pub(crate) fn head_hash(&self) -> u64 {
+        self.head_hash
+    }
+
+    /// The hash of the whole path taken as one key.
+    pub(crate) fn whole_hash(&self) -> u64 {
+        self.whole_hash
     }
 
     /// The path as written.
@@ -103,7 +119,16 @@ impl FieldLookup for Value {
     }
 }
 
-fn walk<'a>(
+/// The hash object keys are compared by in [`crate::KeyedEvent`] (FxHash: fast on short
+/// keys; a collision only costs a string comparison).
+pub(crate) fn key_hash(key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    key.hash(&mut hasher);
+    hasher.finish()
+}
+
+pub(crate) fn walk<'a>(
     value: &'a Value,
     path: &FieldPath,
     depth: usize,
@@ -135,7 +160,7 @@ fn walk<'a>(
     }
 }
 
-fn visit_leaf<'a>(
+pub(crate) fn visit_leaf<'a>(
     value: &'a Value,
     visit: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
 ) -> ControlFlow<()> {

@@ -55,6 +55,22 @@ impl<'s> Emitter<'s> {
         self.sink.event(event);
     }
 
+    /// Whether the sink wants only some records.
+    pub(crate) fn is_selective(&self) -> bool {
+        self.sink.is_selective()
+    }
+
+    /// Whether the sink wants record `record`.
+    pub(crate) fn wants(&self, record: u64) -> bool {
+        self.sink.wants(record)
+    }
+
+    /// Counts a record the sink did not want as read, without delivering it.
+    pub(crate) fn pass(&mut self) {
+        self.report.records_read += 1;
+        self.report.events += 1;
+    }
+
     /// Delivers a reject of the record at `spot` whose text starts with `raw`.
     pub(crate) fn reject(&mut self, spot: Spot, reason: impl Into<String>, raw: &[u8]) {
         self.report.records_read += 1;

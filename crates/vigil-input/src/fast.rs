@@ -26,6 +26,10 @@ pub(crate) fn read_records(
     let Ok(text) = simdutf8::basic::from_utf8(frame.bytes.get(open..).unwrap_or_default()) else {
         return Some(0);
     };
+    // A selective sink (reading evidence back) wants a few records: skip the others.
+    if cx.is_selective() {
+        return pick_records(frame, text, hint, cx);
+    }
     // When no element can exceed the record limit, parse the array in one pass — the cost of
     // the floor — and move each record out of it, instead of skipping then parsing each one.
     if text.len() <= cx.opts.max_record_bytes {
@@ -37,6 +41,24 @@ pub(crate) fn read_records(
         let Ok(element) = element else {
             return Some(accepted);
         };
+        let raw = element.as_raw_str();
+        if raw.len() > cx.opts.max_record_bytes || !accept(frame, raw, hint, cx) {
+            return Some(accepted);
+        }
+    }
+    None
+}
+
+/// Splits the array without parsing its elements and parses only those the sink wants.
+fn pick_records(frame: &Frame, text: &str, hint: Hint, cx: &mut Emitter) -> Option<usize> {
+    for (accepted, element) in sonic_rs::to_array_iter(text).enumerate() {
+        let Ok(element) = element else {
+            return Some(accepted);
+        };
+        if !cx.wants(frame.record(cx)) {
+            cx.pass();
+            continue;
+        }
         let raw = element.as_raw_str();
         if raw.len() > cx.opts.max_record_bytes || !accept(frame, raw, hint, cx) {
             return Some(accepted);

@@ -106,6 +106,18 @@ pub trait RecordSink {
     fn event(&mut self, event: Event);
     /// One rejected record.
     fn reject(&mut self, reject: Reject);
+    /// Whether the sink wants only some records of an input (see [`RecordSink::wants`]):
+    /// reading evidence records back by position. Default: no, every record is delivered.
+    fn is_selective(&self) -> bool {
+        false
+    }
+    /// For a selective sink, whether it wants record `record` (1-based, as in
+    /// [`vigil_event::Origin`]). Records of a JSON document it does not want are skipped
+    /// without being parsed: they are counted in `records_read` and `events` of the report
+    /// but neither validated nor delivered. Line formats are always delivered in full.
+    fn wants(&self, _record: u64) -> bool {
+        true
+    }
 }
 
 /// A sink that keeps everything in memory: for tests and small inputs.

@@ -24,6 +24,12 @@ impl SigmaEvent for Event {
     }
 }
 
+impl SigmaEvent for vigil_event::KeyedEvent<'_> {
+    fn record(&self) -> Option<&Value> {
+        Some(&self.event().doc)
+    }
+}
+
 impl SigmaEvent for Value {
     fn record(&self) -> Option<&Value> {
         Some(self)

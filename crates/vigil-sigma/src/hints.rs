@@ -9,17 +9,21 @@ use vigil_event::{FieldLookup, FieldPath};
 use crate::eval::{FieldCheck, Node};
 use crate::matcher::ValueTest;
 use crate::text::with_text;
+use sonic_rs::JsonValueTrait;
 
 /// A necessary condition of a rule: an event can only match if some value of `field`, as
-/// text, equals one of `values` ignoring case. Values are lower-cased; numbers and booleans
-/// are compared by their text (`4624`, `true`). A field that is an object never satisfies a
-/// hint.
+/// text and ignoring case, equals one of `values` or starts with one of `prefixes`. Values
+/// and prefixes are lower-cased; numbers and booleans are compared by their text (`4624`,
+/// `true`). A field that is an object never satisfies a value, but may satisfy a prefix
+/// (`startswith` searches the leaves of an object).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IndexHint {
     /// Dotted field path (`eventSource`).
     pub field: String,
     /// Accepted values, lower-cased and sorted.
     pub values: Vec<String>,
+    /// Accepted prefixes (`startswith`), lower-cased and sorted.
+    pub prefixes: Vec<String>,
 }
 
 impl IndexHint {
@@ -27,25 +31,49 @@ impl IndexHint {
     /// is the reference semantics.
     pub fn admits<E: FieldLookup + ?Sized>(&self, event: &E) -> bool {
         event.any_value(&FieldPath::new(&self.field), &mut |value| {
+            if value.is_object() {
+                return !self.prefixes.is_empty();
+            }
             with_text(value, |text| {
                 let lowered = text.to_lowercase();
                 self.values.contains(&lowered)
+                    || self
+                        .prefixes
+                        .iter()
+                        .any(|p| lowered.starts_with(p.as_str()))
             })
             .unwrap_or(false)
         })
     }
 }
 
-/// Field -> accepted lower-cased values; an absent field is unconstrained.
-type Constraints = BTreeMap<String, BTreeSet<String>>;
+/// One accepted value of a field, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Accept {
+    Exact(String),
+    Prefix(String),
+}
+
+/// Field -> accepted values; an absent field is unconstrained.
+type Constraints = BTreeMap<String, BTreeSet<Accept>>;
 
 /// The index hints of a compiled condition.
 pub(crate) fn derive(root: &Node) -> Vec<IndexHint> {
     constraints(root)
         .into_iter()
-        .map(|(field, values)| IndexHint {
-            field,
-            values: values.into_iter().collect(),
+        .map(|(field, accepted)| {
+            let (mut values, mut prefixes) = (Vec::new(), Vec::new());
+            for accept in accepted {
+                match accept {
+                    Accept::Exact(value) => values.push(value),
+                    Accept::Prefix(prefix) => prefixes.push(prefix),
+                }
+            }
+            IndexHint {
+                field,
+                values,
+                prefixes,
+            }
         })
         .collect()
 }
@@ -64,8 +92,8 @@ fn constraints(node: &Node) -> Constraints {
     }
 }
 
-/// The values a plain-equality check requires, if it is one.
-fn field_values(check: &FieldCheck) -> Option<BTreeSet<String>> {
+/// The values a plain-equality or `startswith` check requires, if it is one.
+fn field_values(check: &FieldCheck) -> Option<BTreeSet<Accept>> {
     let tests: Vec<&ValueTest> = match check {
         FieldCheck::Any(tests) => tests.iter().collect(),
         // Each group must be matched, so the first group alone is necessary.
@@ -75,10 +103,18 @@ fn field_values(check: &FieldCheck) -> Option<BTreeSet<String>> {
     tests
         .iter()
         .map(|test| match test {
-            ValueTest::Str(m) => m.exact().map(str::to_lowercase),
+            ValueTest::Str(m) => match (m.exact(), m.prefix()) {
+                (Some(exact), _) => Some(Accept::Exact(exact.to_lowercase())),
+                (None, Some(prefix)) => Some(Accept::Prefix(prefix.to_lowercase())),
+                (None, None) => None,
+            },
             _ => None,
         })
         .collect()
+}
+
+fn exact_only(accepted: &BTreeSet<Accept>) -> bool {
+    accepted.iter().all(|a| matches!(a, Accept::Exact(_)))
 }
 
 /// AND: every child's constraints hold; the same field keeps the common values.
@@ -87,7 +123,16 @@ fn and(children: impl Iterator<Item = Constraints>) -> Constraints {
     for child in children {
         for (field, values) in child {
             match merged.get_mut(&field) {
-                Some(existing) => existing.retain(|v| values.contains(v)),
+                // Both necessary: plain values keep the common ones.
+                Some(existing) if exact_only(existing) && exact_only(&values) => {
+                    existing.retain(|v| values.contains(v));
+                }
+                // Either alone is necessary too: keep the plain values if one side has them.
+                Some(existing) => {
+                    if !exact_only(existing) && exact_only(&values) {
+                        *existing = values;
+                    }
+                }
                 None => {
                     merged.insert(field, values);
                 }

@@ -142,6 +142,14 @@ impl StrMatch {
             _ => None,
         }
     }
+
+    /// The prefix this matcher requires, if it is a plain `startswith` (for index hints).
+    pub(crate) fn prefix(&self) -> Option<&str> {
+        match self {
+            StrMatch::Prefix { needle, .. } => Some(needle),
+            _ => None,
+        }
+    }
 }
 
 fn collapse_stars(toks: &[Tok]) -> Vec<Tok> {

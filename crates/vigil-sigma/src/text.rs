@@ -93,10 +93,13 @@ pub(crate) fn ends_with_folded(hay: &str, needle: &str) -> bool {
     !hay.is_ascii() && hay.to_lowercase().ends_with(needle)
 }
 
-/// Haystacks up to this length are lower-cased on the stack for a case-insensitive search.
-const STACK_FOLD: usize = 256;
+thread_local! {
+    /// The lower-cased copy of the value being searched, reused (values are short, but a
+    /// user agent is often longer than a stack buffer worth zeroing on every call).
+    static FOLDED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
 
-/// `hay` contains the needle of `finder` ignoring case; the needle is already lower-case.
+/// Whether lower-cased `hay` contains the (lower-cased) needle of `finder`.
 pub(crate) fn contains_folded(hay: &str, finder: &Finder<'_>) -> bool {
     if !hay.is_ascii() {
         return finder.find(hay.to_lowercase().as_bytes()).is_some();
@@ -104,14 +107,15 @@ pub(crate) fn contains_folded(hay: &str, finder: &Finder<'_>) -> bool {
     if hay.len() < finder.needle().len() {
         return false;
     }
-    if hay.len() <= STACK_FOLD {
-        let mut buf = [0u8; STACK_FOLD];
-        let lowered = &mut buf[..hay.len()];
-        lowered.copy_from_slice(hay.as_bytes());
-        lowered.make_ascii_lowercase();
-        return finder.find(lowered).is_some();
-    }
-    finder.find(hay.to_ascii_lowercase().as_bytes()).is_some()
+    FOLDED.with(|folded| match folded.try_borrow_mut() {
+        Ok(mut folded) => {
+            folded.clear();
+            folded.push_str(hay);
+            folded.make_ascii_lowercase();
+            finder.find(folded.as_bytes()).is_some()
+        }
+        Err(_) => finder.find(hay.to_ascii_lowercase().as_bytes()).is_some(),
+    })
 }
 
 #[cfg(test)]

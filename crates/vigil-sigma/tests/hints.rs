@@ -11,6 +11,14 @@ fn hint(field: &str, values: &[&str]) -> IndexHint {
     IndexHint {
         field: field.into(),
         values: values.iter().map(|v| v.to_string()).collect(),
+        prefixes: Vec::new(),
+    }
+}
+
+fn prefix_hint(field: &str, values: &[&str], prefixes: &[&str]) -> IndexHint {
+    IndexHint {
+        prefixes: prefixes.iter().map(|v| v.to_string()).collect(),
+        ..hint(field, values)
     }
 }
 
@@ -28,8 +36,10 @@ fn plain_equalities_become_hints_and_everything_else_does_not() {
     assert!(negated.index_hints().is_empty());
     let with_null = rule("sel:\n    errorCode: [null, Success]\ncondition: sel");
     assert!(with_null.index_hints().is_empty());
-    let wildcard = rule("sel:\n    eventName: Delete*\ncondition: sel");
+    let wildcard = rule("sel:\n    eventName: '*Delete*'\ncondition: sel");
     assert!(wildcard.index_hints().is_empty());
+    let suffix = rule("sel:\n    eventName|endswith: Trail\ncondition: sel");
+    assert!(suffix.index_hints().is_empty());
     let cased = rule("sel:\n    eventName|cased: StopLogging\ncondition: sel");
     assert_eq!(
         cased.index_hints(),
@@ -53,6 +63,40 @@ fn or_keeps_only_fields_every_branch_constrains() {
     assert_eq!(one_of.index_hints(), vec![hint("eventName", &["a", "b"])]);
     let and_same = rule("a:\n    eventName: [A, B]\nb:\n    eventName: [B, C]\ncondition: a and b");
     assert_eq!(and_same.index_hints(), vec![hint("eventName", &["b"])]);
+}
+
+#[test]
+fn startswith_and_trailing_wildcards_become_prefix_hints() {
+    let r = rule("sel:\n    eventName|startswith: [List, Describe]\ncondition: sel");
+    assert_eq!(
+        r.index_hints(),
+        vec![prefix_hint("eventName", &[], &["describe", "list"])]
+    );
+    let glob = rule("sel:\n    eventName: Delete*\ncondition: sel");
+    assert_eq!(
+        glob.index_hints(),
+        vec![prefix_hint("eventName", &[], &["delete"])]
+    );
+    // OR of a plain value and prefixes on the same field keeps both.
+    let either =
+        rule("a:\n    eventName: CreateTags\nb:\n    eventName|startswith: Tag\ncondition: a or b");
+    assert_eq!(
+        either.index_hints(),
+        vec![prefix_hint("eventName", &["createtags"], &["tag"])]
+    );
+    // AND of plain values and prefixes keeps the plain values.
+    let both = rule("a:\n    eventName: [ListUsers, GetUser]\nb:\n    eventName|startswith: List\ncondition: a and b");
+    assert_eq!(
+        both.index_hints(),
+        vec![hint("eventName", &["getuser", "listusers"])]
+    );
+    let h = prefix_hint("eventName", &["createtags"], &["list"]);
+    assert!(h.admits(&event(r#"{"eventName":"ListBuckets"}"#)));
+    assert!(h.admits(&event(r#"{"eventName":"CreateTags"}"#)));
+    assert!(!h.admits(&event(r#"{"eventName":"GetObject"}"#)));
+    assert!(!h.admits(&event(r#"{"eventName":"BlackList"}"#)));
+    assert!(h.admits(&event(r#"{"eventName":{"nested":"x"}}"#)));
+    assert!(!hint("eventName", &["x"]).admits(&event(r#"{"eventName":{"nested":"x"}}"#)));
 }
 
 #[test]
@@ -108,6 +152,20 @@ fn mixed_case(value: &str, dice: &mut Dice) -> String {
         .collect()
 }
 
+/// A value the hint accepts: one of its values, or one of its prefixes with a tail.
+fn accepted(h: &IndexHint, dice: &mut Dice) -> String {
+    let pick = dice.next(h.values.len() + h.prefixes.len());
+    match h.values.get(pick) {
+        Some(value) => value.clone(),
+        None => h
+            .prefixes
+            .get(pick - h.values.len())
+            .map_or(String::new(), |p| {
+                format!("{p}{}", ["", "Things", "x"][dice.next(3)])
+            }),
+    }
+}
+
 /// Events that satisfy most of `rule`'s hints, some only partly, with values of other rules.
 fn events_for(rule: &Rule, pool: &[IndexHint], dice: &mut Dice) -> Vec<vigil_event::Event> {
     (0..40)
@@ -117,21 +175,12 @@ fn events_for(rule: &Rule, pool: &[IndexHint], dice: &mut Dice) -> Vec<vigil_eve
                 if dice.next(4) != 0 {
                     continue;
                 }
-                set_path(
-                    &mut object,
-                    &h.field,
-                    json!(h.values[dice.next(h.values.len())]),
-                );
+                set_path(&mut object, &h.field, json!(accepted(h, dice)));
             }
             for h in rule.index_hints() {
                 let value = match dice.next(6) {
                     0 => "unrelated".to_string(),
-                    _ => mixed_case(
-                        h.values
-                            .get(dice.next(h.values.len()))
-                            .map_or("", String::as_str),
-                        dice,
-                    ),
+                    _ => mixed_case(&accepted(&h, dice), dice),
                 };
                 set_path(&mut object, &h.field, json!(value));
             }

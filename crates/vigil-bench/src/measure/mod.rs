@@ -27,6 +27,8 @@ pub struct RunSpec {
     pub vigil_template: String,
     pub sigma_rules: PathBuf,
     pub extra_rules: PathBuf,
+    /// The flood stress set, measured when given.
+    pub flood_rules: Option<PathBuf>,
     pub rsigma: Option<PathBuf>,
     pub rsigma_template: String,
 }
@@ -136,13 +138,19 @@ fn vigil_rows(spec: &RunSpec, logs: &Path, records: u64, bytes: u64) -> Vec<Row>
             note,
         )];
     };
-    let rule_sets = [
+    let mut rule_sets = vec![
         (pack_sigma, vec![spec.sigma_rules.clone()]),
         (
             "pack + 57 SigmaHQ + 1,000 generated",
             vec![spec.sigma_rules.clone(), spec.extra_rules.clone()],
         ),
     ];
+    if let Some(flood) = &spec.flood_rules {
+        rule_sets.push((
+            "pack + 57 SigmaHQ + 1,000 flood (stress)",
+            vec![spec.sigma_rules.clone(), flood.clone()],
+        ));
+    }
     let mut rows = Vec::new();
     for (label, dirs) in &rule_sets {
         for &threads in &spec.threads {

@@ -67,6 +67,8 @@ const RSIGMA_TOTAL: &str = "rsigma 0.23.0 end to end (conversion + eval)";
 const VIGIL: &str = "vigil detect";
 const PACK: &str = "pack + 57 SigmaHQ";
 const PACK_1000: &str = "pack + 57 SigmaHQ + 1,000 generated";
+/// The rule label of the flood stress set's rows (see `gen-rules --flood`).
+const FLOOD: &str = "flood";
 
 fn find<'a>(rows: &'a [Row], stage: &str, rules: Option<&str>, threads: usize) -> Option<&'a Row> {
     rows.iter().find(|r| {
@@ -145,11 +147,13 @@ fn targets(rows: &[Row]) -> String {
     let more_1 = find(rows, VIGIL, Some(PACK_1000), 1);
     let rsigma = find(rows, RSIGMA_TOTAL, None, 1);
     let floor = find(rows, FLOOR, None, 1);
-    let peak = rows
-        .iter()
-        .filter(|r| r.stage == VIGIL)
-        .filter_map(|r| r.peak_rss_kib)
-        .max();
+    let peak_of = |flood: bool| {
+        rows.iter()
+            .filter(|r| r.stage == VIGIL && r.rules.contains(FLOOD) == flood)
+            .filter_map(|r| r.peak_rss_kib)
+            .max()
+    };
+    let (peak, flood_peak) = (peak_of(false), peak_of(true));
     let checks = [
         (
             "full detection vs rsigma, 1 thread",
@@ -185,6 +189,13 @@ fn targets(rows: &[Row]) -> String {
         (
             "peak RSS of vigil (MiB)",
             peak.map(|k| k as f64 / 1024.0),
+            "< 256",
+            256.0,
+            false,
+        ),
+        (
+            "peak RSS of vigil, flood stress set (MiB)",
+            flood_peak.map(|k| k as f64 / 1024.0),
             "< 256",
             256.0,
             false,

@@ -2,7 +2,7 @@
 //! lookup-events output, EventBridge envelopes, digests; plain and gzip.
 
 use vigil_event::LogSource;
-use vigil_input::Format;
+use vigil_input::{read_bytes, Format, ReadOptions};
 
 use crate::helpers::*;
 
@@ -259,4 +259,73 @@ fn a_whole_sample_directory_is_read_with_counts_adding_up() {
         }
     }
     assert!(events > 0);
+}
+
+/// A sink that wants only some records back, as the engine reads evidence back.
+struct Picker {
+    wanted: Vec<u64>,
+    got: Vec<(u64, String)>,
+}
+
+impl vigil_input::RecordSink for Picker {
+    fn event(&mut self, event: vigil_event::Event) {
+        let name = event.common().action.unwrap_or("-").to_string();
+        self.got.push((event.origin.record, name));
+    }
+    fn reject(&mut self, reject: vigil_input::Reject) {
+        panic!("unexpected reject {reject:?}");
+    }
+    fn is_selective(&self) -> bool {
+        true
+    }
+    fn wants(&self, record: u64) -> bool {
+        self.wanted.contains(&record)
+    }
+}
+
+#[test]
+fn a_selective_sink_gets_only_the_records_it_wants_with_their_positions() {
+    let records: Vec<String> = (1..=6)
+        .map(|i| {
+            format!(
+                r#"{{"eventVersion":"1.08","eventSource":"iam.amazonaws.com","eventName":"Call{i}","eventTime":"2024-01-01T00:00:0{i}Z"}}"#
+            )
+        })
+        .collect();
+    let doc = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+    let mut all = vigil_input::Collected::default();
+    read_bytes(
+        "t.json.gz",
+        &gzip(doc.as_bytes()),
+        &ReadOptions::default(),
+        &mut all,
+    );
+    let mut picker = Picker {
+        wanted: vec![2, 5],
+        got: Vec::new(),
+    };
+    let report = read_bytes(
+        "t.json.gz",
+        &gzip(doc.as_bytes()),
+        &ReadOptions::default(),
+        &mut picker,
+    );
+    assert_eq!(report.records_read, 6);
+    assert_eq!(
+        picker.got,
+        vec![(2, "Call2".to_string()), (5, "Call5".to_string())]
+    );
+    // The same positions as a full read gives those records.
+    let full: Vec<(u64, String)> = all
+        .events
+        .iter()
+        .filter(|e| [2, 5].contains(&e.origin.record))
+        .map(|e| {
+            (
+                e.origin.record,
+                e.common().action.unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(picker.got, full);
 }

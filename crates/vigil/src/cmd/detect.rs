@@ -50,6 +50,7 @@ pub fn run(args: DetectArgs, config: &Config) -> anyhow::Result<u8> {
         samples_per_finding: args.samples,
         keys_per_window: args.max_keys_per_window.max(1),
         train_until_ms,
+        correlation_memory_bytes: vigil_engine::DEFAULT_CORRELATION_MEMORY_BYTES,
     };
     let progress = Arc::new(Progress::default());
     let detection = {
@@ -159,8 +160,17 @@ fn input_key(input: &Input) -> String {
 fn write_findings(findings: &[&Finding], format: Format) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let owned: Vec<Finding> = findings.iter().map(|f| (*f).clone()).collect();
-    vigil_findings::write_findings(format, &owned, &mut out).context("writing findings")?;
+    if format == Format::Jsonl {
+        // One line per finding: written where they are, not copied (a flood of findings
+        // would otherwise be in memory twice).
+        for finding in findings {
+            vigil_findings::write_findings(format, std::slice::from_ref(*finding), &mut out)
+                .context("writing findings")?;
+        }
+    } else {
+        let owned: Vec<Finding> = findings.iter().map(|f| (*f).clone()).collect();
+        vigil_findings::write_findings(format, &owned, &mut out).context("writing findings")?;
+    }
     out.flush().context("writing findings")?;
     Ok(())
 }
@@ -228,6 +238,9 @@ fn summary(
     }
     for error in &detection.baseline_errors {
         eprintln!("vigil: baseline store: {error}");
+    }
+    for error in &detection.correlation_errors {
+        eprintln!("vigil: {error}");
     }
     eprintln!(
         "vigil: {} rules ({} not loaded); {} files ({} skipped); read {} = evaluated {} + rejected {}; {} matches; {} findings{}; {:.2}s, {:.0} records/s",

@@ -1,0 +1,206 @@
+//! `vigil-bench engine`: vigil's detection pipeline in this process, the way `vigil detect
+//! --store none` runs it (built-in pack plus `--rules`, findings as JSON Lines), timed, with
+//! the peak RSS of this process. For profiling (`perf record`) and before/after comparisons
+//! without building the CLI and its AWS SDK dependencies.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use vigil_engine::{detect, DetectOptions, MemoryBaselines, Progress, RuleSet, RuleSetOptions};
+
+#[derive(clap::Args)]
+pub struct EngineArgs {
+    /// Input files or directories.
+    #[arg(required = true)]
+    paths: Vec<String>,
+    /// Rule files or directories, added to the built-in pack.
+    #[arg(long)]
+    rules: Vec<PathBuf>,
+    /// Worker threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Write the findings as JSON Lines to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Memory for correlation observations, MiB (beyond it they are spilled to temporary
+    /// files); default as `vigil detect`.
+    #[arg(long)]
+    correlation_memory_mib: Option<usize>,
+    /// Also time the sonic-rs floor (gunzip + full parse) over the `.json.gz` files of the
+    /// first path on the same threads, just before, and print the ratio: a figure that holds
+    /// on a machine other work is slowing down.
+    #[arg(long)]
+    floor: bool,
+    /// Instead of detecting, time each rule's evaluation (on 1 thread) and print the rules
+    /// that cost the most: where to look when detection is slow.
+    #[arg(long)]
+    rule_costs: bool,
+}
+
+pub fn run(args: &EngineArgs) -> Result<()> {
+    let floor = match (args.floor, args.paths.first()) {
+        (true, Some(first)) => {
+            let files = crate::measure::stages::corpus_files(std::path::Path::new(first))?;
+            let cpu = cpu_seconds();
+            let pass = crate::measure::stages::pass(
+                &files,
+                args.threads,
+                crate::measure::stages::sonic_parse,
+            )?;
+            let cpu = cpu_seconds() - cpu;
+            eprintln!(
+                "floor: {} records in {:.2}s ({cpu:.2}s CPU)",
+                pass.records, pass.seconds
+            );
+            Some((pass.seconds, cpu))
+        }
+        _ => None,
+    };
+    let started = Instant::now();
+    let cpu_started = cpu_seconds();
+    let set = RuleSet::load(&RuleSetOptions {
+        builtin: true,
+        rule_paths: args.rules.clone(),
+        ..RuleSetOptions::default()
+    });
+    let loaded = started.elapsed().as_secs_f64();
+    let inputs = vigil_input::expand(&args.paths).context("reading the input paths")?;
+    if args.rule_costs {
+        rule_costs(&set, &inputs);
+        return Ok(());
+    }
+    let defaults = DetectOptions::default();
+    let options = DetectOptions {
+        threads: args.threads.max(1),
+        correlation_memory_bytes: args
+            .correlation_memory_mib
+            .map_or(defaults.correlation_memory_bytes, |mib| mib << 20),
+        ..defaults
+    };
+    let detection = detect(
+        &set,
+        &inputs,
+        &options,
+        &mut MemoryBaselines::default(),
+        &Progress::default(),
+    );
+    let detected = started.elapsed().as_secs_f64();
+    let detect_cpu = cpu_seconds() - cpu_started;
+    if let Some(path) = &args.out {
+        let file =
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut out = std::io::BufWriter::new(file);
+        let findings: Vec<vigil_findings::Finding> = detection.findings().cloned().collect();
+        vigil_findings::write_findings(vigil_findings::Format::Jsonl, &findings, &mut out)
+            .context("writing findings")?;
+        out.flush().context("writing findings")?;
+    }
+    let totals = &detection.totals;
+    eprintln!(
+        "rules {} (load {loaded:.2}s); records {}; matches {}; observations spilled {}; \
+         findings {}; detect {:.2}s ({:.0} records/s); total {:.2}s; peak RSS {} KiB",
+        set.len(),
+        totals.records_read,
+        totals.matches,
+        totals.spilled_observations,
+        detection.findings.len(),
+        detected - loaded,
+        totals.records_read as f64 / (detected - loaded).max(1e-9),
+        started.elapsed().as_secs_f64(),
+        peak_rss_kib()
+    );
+    if let Some((floor, floor_cpu)) = floor {
+        eprintln!(
+            "detect / floor speed: {:.3} by wall time, {:.3} by CPU time (detect {detect_cpu:.2}s \
+             CPU, rules included)",
+            floor / (detected - loaded).max(1e-9),
+            floor_cpu / detect_cpu.max(1e-9)
+        );
+    }
+    Ok(())
+}
+
+/// CPU time (user + system) of this process so far, in seconds.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes into the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid pointer.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// This process's peak resident set size (`ru_maxrss`), in KiB.
+fn peak_rss_kib() -> i64 {
+    // SAFETY: getrusage only writes into the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid pointer.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return -1;
+    }
+    usage.ru_maxrss
+}
+
+/// Per rule: how often it was tried, how often it matched, and the time spent trying it.
+struct RuleCosts<'s> {
+    set: &'s RuleSet,
+    scratch: vigil_engine::index::CandidateScratch,
+    tried: Vec<(u64, u64, std::time::Duration)>,
+    lookup: std::time::Duration,
+}
+
+impl vigil_input::RecordSink for RuleCosts<'_> {
+    fn event(&mut self, event: vigil_event::Event) {
+        let started = Instant::now();
+        let keyed = vigil_event::KeyedEvent::new(&event);
+        let candidates = self
+            .set
+            .index
+            .candidates_of(event.source, &keyed, &mut self.scratch)
+            .to_vec();
+        self.lookup += started.elapsed();
+        for index in candidates {
+            let started = Instant::now();
+            let matched = self.set.rules[index as usize].rule.matches(&keyed);
+            let cost = &mut self.tried[index as usize];
+            cost.0 += 1;
+            cost.1 += u64::from(matched);
+            cost.2 += started.elapsed();
+        }
+    }
+
+    fn reject(&mut self, _reject: vigil_input::Reject) {}
+}
+
+fn rule_costs(set: &RuleSet, inputs: &[vigil_input::Input]) {
+    let mut costs = RuleCosts {
+        set,
+        scratch: Default::default(),
+        tried: vec![(0, 0, std::time::Duration::ZERO); set.rules.len()],
+        lookup: std::time::Duration::ZERO,
+    };
+    let started = Instant::now();
+    for input in inputs {
+        vigil_input::read_input(input, &vigil_input::ReadOptions::default(), &mut costs);
+    }
+    eprintln!(
+        "total {:.2}s; keys + index {:.2}s",
+        started.elapsed().as_secs_f64(),
+        costs.lookup.as_secs_f64()
+    );
+    let mut order: Vec<usize> = (0..set.rules.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(costs.tried[i].2));
+    for i in order.into_iter().take(25) {
+        let (tried, matched, time) = costs.tried[i];
+        let rule = &set.rules[i];
+        eprintln!(
+            "{:8.3}s {tried:>9} tried {matched:>9} matched  {}",
+            time.as_secs_f64(),
+            rule.rule.title
+        );
+    }
+}
