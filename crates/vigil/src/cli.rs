@@ -144,6 +144,10 @@ pub struct DetectArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Memory for correlation observations, in MiB, before they are sorted and spilled to
+    /// temporary files and merged back (same findings, bounded memory). Default 64.
+    #[arg(long, value_name = "MIB")]
+    pub correlation_memory: Option<u64>,
     /// Events before this time (RFC 3339) only train first-seen baselines.
     #[arg(long, value_name = "TIME")]
     pub train_until: Option<String>,

@@ -50,7 +50,10 @@ pub fn run(args: DetectArgs, config: &Config) -> anyhow::Result<u8> {
         samples_per_finding: args.samples,
         keys_per_window: args.max_keys_per_window.max(1),
         train_until_ms,
-        correlation_memory_bytes: vigil_engine::DEFAULT_CORRELATION_MEMORY_BYTES,
+        correlation_memory_bytes: args
+            .correlation_memory
+            .map(|mib| usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX))
+            .unwrap_or(vigil_engine::DEFAULT_CORRELATION_MEMORY_BYTES),
     };
     let progress = Arc::new(Progress::default());
     let detection = {

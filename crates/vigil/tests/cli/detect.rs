@@ -173,6 +173,33 @@ fn output_does_not_depend_on_the_number_of_threads() {
     assert_eq!(one.stdout, two.stdout);
 }
 
+/// With no memory for correlation observations, every one is spilled to a temporary file and
+/// merged back: the findings (correlations included) are the same as in memory.
+#[test]
+fn spilling_correlation_observations_changes_no_finding() {
+    let incident = repo().join("examples/incident");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "detect",
+            incident.to_str().unwrap(),
+            "--store",
+            "none",
+            "--format",
+            "jsonl",
+        ];
+        args.extend_from_slice(extra);
+        vigil(&args)
+    };
+    let in_memory = run(&[]);
+    let spilled = run(&["--correlation-memory", "0"]);
+    assert!(
+        in_memory.stdout.contains("\"rule_kind\":\"correlation\""),
+        "the example has correlation findings: {}",
+        in_memory.stderr
+    );
+    assert_eq!(in_memory.stdout, spilled.stdout, "{}", spilled.stderr);
+}
+
 #[test]
 fn stdin_is_an_input() {
     let record = cloudtrail_record(
