@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
-use crate::action::Catalog;
+use crate::action::{Action, Catalog};
 use crate::playbook::{NodeKind, Playbook};
 use crate::template::{render_value, Expr, Filter};
 
@@ -33,14 +33,12 @@ pub fn iam_policy(catalog: &Catalog, playbooks: &[&Playbook]) -> Value {
             let Some(action) = catalog.get(name) else {
                 continue;
             };
-            for params in param_variants(params) {
-                for permission in action.permissions(&params) {
-                    let (service, _) = permission.split_once(':').unwrap_or((permission, ""));
-                    by_service
-                        .entry(service.to_string())
-                        .or_default()
-                        .insert(permission.to_string());
-                }
+            for permission in step_permissions(action.as_ref(), params) {
+                let (service, _) = permission.split_once(':').unwrap_or((permission, ""));
+                by_service
+                    .entry(service.to_string())
+                    .or_default()
+                    .insert(permission.to_string());
             }
         }
     }
@@ -56,6 +54,18 @@ pub fn iam_policy(catalog: &Catalog, playbooks: &[&Playbook]) -> Value {
         })
         .collect();
     json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// What a step of `action` with the playbook's (templated) `params` may need: the union over
+/// [`param_variants`]. The IAM policy and the runbook's prerequisites both use it.
+pub(crate) fn step_permissions(
+    action: &dyn Action,
+    params: &Map<String, Value>,
+) -> BTreeSet<&'static str> {
+    param_variants(params)
+        .iter()
+        .flat_map(|variant| action.permissions(variant))
+        .collect()
 }
 
 /// The parameter sets a step can be run with, as far as its permissions go: every template

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::action::Catalog;
-use crate::iam::placeholder_params;
+use crate::iam::{placeholder_params, step_permissions};
 use crate::playbook::{AfterError, Approval, Node, NodeKind, Playbook, MAIN_FLOW};
 
 /// Renders `playbook` as a Markdown runbook: goal, prerequisites (tools and the IAM
@@ -95,7 +95,7 @@ fn prerequisites(playbook: &Playbook, catalog: &Catalog, out: &mut String) {
         .filter_map(|(name, node)| {
             catalog
                 .get(name)
-                .map(|a| a.permissions(&placeholder_params(&node.params)))
+                .map(|a| step_permissions(a.as_ref(), &node.params))
         })
         .flatten()
         .collect();

@@ -2,41 +2,10 @@
 //! proves dry-run changes nothing, executes and reads the state back, runs again for
 //! `AlreadyDone`, and checks that a `vigil:protected=true` resource is refused.
 
-use crate::common::{params, TestEnv};
+use crate::common::{made_ops, params, planned_ops, run, TestEnv};
 use serde_json::{json, Value};
 use vigil_actions::{catalog, ActionOptions};
-use vigil_respond::action::{ActionError, Outcome, Params, StepReport};
-
-async fn run(
-    t: &TestEnv,
-    name: &str,
-    execute: bool,
-    p: &Params,
-) -> Result<StepReport, ActionError> {
-    let catalog = catalog(t.ctx.clone(), ActionOptions::default());
-    let action = catalog
-        .get(name)
-        .unwrap_or_else(|| panic!("{name} is registered"));
-    action.run(&t.env(execute), p).await
-}
-
-fn planned_ops(report: &StepReport) -> Vec<String> {
-    report
-        .calls
-        .iter()
-        .filter(|c| !c.made)
-        .map(|c| c.operation.clone())
-        .collect()
-}
-
-fn made_ops(report: &StepReport) -> Vec<String> {
-    report
-        .calls
-        .iter()
-        .filter(|c| c.made)
-        .map(|c| c.operation.clone())
-        .collect()
-}
+use vigil_respond::action::{ActionError, Outcome};
 
 async fn iam_user(iam: &aws_sdk_iam::Client, name: &str, protected: bool) {
     let mut req = iam.create_user().user_name(name);

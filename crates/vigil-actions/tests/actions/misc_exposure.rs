@@ -3,33 +3,10 @@
 //! changes nothing, executes and reads the state back, runs again for `AlreadyDone`, and
 //! checks the `vigil:protected=true` refusal.
 
-use crate::common::{params, TestEnv};
+use crate::common::{params, planned_ops, run, TestEnv};
 use serde_json::{json, Value};
-use vigil_actions::{catalog, ActionOptions};
-use vigil_respond::action::{ActionError, Outcome, Params, StepReport};
+use vigil_respond::action::{ActionError, Outcome};
 use vigil_testkit::MotoOptions;
-
-async fn run(
-    t: &TestEnv,
-    name: &str,
-    execute: bool,
-    p: &Params,
-) -> Result<StepReport, ActionError> {
-    let catalog = catalog(t.ctx.clone(), ActionOptions::default());
-    let action = catalog
-        .get(name)
-        .unwrap_or_else(|| panic!("{name} is registered"));
-    action.run(&t.env(execute), p).await
-}
-
-fn planned_ops(report: &StepReport) -> Vec<String> {
-    report
-        .calls
-        .iter()
-        .filter(|c| !c.made)
-        .map(|c| c.operation.clone())
-        .collect()
-}
 
 fn protected_tag() -> (String, String) {
     ("vigil:protected".into(), "true".into())

@@ -7,27 +7,11 @@ use std::net::TcpListener;
 use std::sync::mpsc;
 use std::thread;
 
-use crate::common::{params, TestEnv};
+use crate::common::{params, run, TestEnv};
 use serde_json::{json, Value};
 use vigil_actions::notify;
 use vigil_actions::ActionOptions;
-use vigil_respond::action::{Action, ActionError, Outcome, Params, StepReport};
-
-fn action(t: &TestEnv, name: &str) -> std::sync::Arc<dyn Action> {
-    notify::actions(&t.ctx, &ActionOptions::default())
-        .into_iter()
-        .find(|a| a.info().name == name)
-        .unwrap_or_else(|| panic!("{name}"))
-}
-
-async fn run(
-    t: &TestEnv,
-    name: &str,
-    execute: bool,
-    p: &Params,
-) -> Result<StepReport, ActionError> {
-    action(t, name).run(&t.env(execute), p).await
-}
+use vigil_respond::action::{ActionError, Outcome, Params, StepReport};
 
 /// Runs a notifier that calls no AWS API (webhook, e-mail) without starting moto.
 async fn run_offline(name: &str, execute: bool, p: &Params) -> Result<StepReport, ActionError> {

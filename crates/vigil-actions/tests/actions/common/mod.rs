@@ -175,6 +175,36 @@ pub fn action(t: &TestEnv, name: &str) -> std::sync::Arc<dyn vigil_respond::acti
         .clone()
 }
 
+/// Runs the registered action `name` (dry-run when `execute` is false).
+pub async fn run(
+    t: &TestEnv,
+    name: &str,
+    execute: bool,
+    p: &Params,
+) -> Result<vigil_respond::action::StepReport, ActionError> {
+    action(t, name).run(&t.env(execute), p).await
+}
+
+/// The operations of the calls a report planned but did not make.
+pub fn planned_ops(report: &vigil_respond::action::StepReport) -> Vec<String> {
+    report
+        .calls
+        .iter()
+        .filter(|c| !c.made)
+        .map(|c| c.operation.clone())
+        .collect()
+}
+
+/// The operations of the calls a report made.
+pub fn made_ops(report: &vigil_respond::action::StepReport) -> Vec<String> {
+    report
+        .calls
+        .iter()
+        .filter(|c| c.made)
+        .map(|c| c.operation.clone())
+        .collect()
+}
+
 /// Parameters from a JSON object literal.
 pub fn params(value: Value) -> Params {
     match value {
