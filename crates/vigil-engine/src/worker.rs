@@ -2,7 +2,7 @@
 //! rules that could match, and fold matches into a [`Partial`].
 
 use rustc_hash::FxHashMap;
-use vigil_event::{Common, Event, FieldLookup, FieldPath, KeyedEvent, Origin};
+use vigil_event::{Common, Event, FieldLookup, FieldPath, KeyBuffer, KeyedEvent, Origin};
 use vigil_input::{RecordSink, Reject};
 
 use crate::draft::SampleRecord;
@@ -27,9 +27,30 @@ pub type FirstSeenTable = FxHashMap<u32, FxHashMap<Box<str>, FirstSeenCandidate>
 /// The key of a (group, value) pair: the group's length, the group, the value (unambiguous
 /// whatever the texts hold), written into `out`.
 fn first_seen_key(group: &str, value: &str, out: &mut String) {
-    use std::fmt::Write;
     out.clear();
-    let _ = write!(out, "{}:{group}{value}", group.len());
+    push_decimal(group.len(), out);
+    out.push(':');
+    out.push_str(group);
+    out.push_str(value);
+}
+
+/// Appends `n` in decimal (what `write!(out, "{n}")` writes, without the formatter: this
+/// runs for every first-seen match).
+fn push_decimal(n: usize, out: &mut String) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[at..] {
+        out.push(char::from(digit));
+    }
 }
 
 /// Whether an event at (`time_ms`, `origin`) would be the earliest for `key`.
@@ -107,6 +128,8 @@ pub struct FileWorker<'a> {
     /// Observations kept in memory before they are spilled to a temporary file.
     pub observation_budget: usize,
     first_seen_buffers: FirstSeenBuffers,
+    /// The storage of each event's key table, reused.
+    key_buffer: KeyBuffer,
     pub partial: Partial,
 }
 
@@ -123,6 +146,7 @@ impl<'a> FileWorker<'a> {
             interner: vigil_correlation::Interner::default(),
             observation_budget: usize::MAX,
             first_seen_buffers: FirstSeenBuffers::default(),
+            key_buffer: KeyBuffer::default(),
             partial: Partial::default(),
         }
     }
@@ -147,9 +171,9 @@ impl<'a> FileWorker<'a> {
         }
         let event = keyed.event();
         match &rule.meta.first_seen {
-            Some(first_seen) => self.first_seen(index, first_seen, event),
+            Some(first_seen) => self.first_seen(index, first_seen, keyed, common),
             None => {
-                let common = common.get_or_insert_with(|| event.common());
+                let common = common.get_or_insert_with(|| keyed.common());
                 self.fold(index, rule, event, common);
             }
         }
@@ -212,16 +236,34 @@ impl<'a> FileWorker<'a> {
         self.interner = vigil_correlation::Interner::default();
     }
 
-    fn first_seen(&mut self, index: u32, spec: &crate::meta::FirstSeen, event: &Event) {
+    /// Folds a match of the first-seen rule `index`: keeps the event if it is the earliest
+    /// of this run for its (group, value). Fields are read through the keyed event, and
+    /// [`PRINCIPAL_FIELD`] from the event's common fields shared with the other matches.
+    fn first_seen<'e>(
+        &mut self,
+        index: u32,
+        spec: &crate::meta::FirstSeen,
+        keyed: &KeyedEvent<'e>,
+        common: &mut Option<Common<'e>>,
+    ) {
         // Built in reused buffers: most events are not the earliest for their key, so the
         // common case allocates nothing.
         let FirstSeenBuffers { group, value, key } = &mut self.first_seen_buffers;
         value.clear();
-        if !scalar_text_into(event, &spec.field, value) {
+        if !field_text_into(keyed, common, &spec.field, value) {
             return;
         }
-        joined_into(event, &spec.group_by, group);
+        group.clear();
+        for (i, field) in spec.group_by.iter().enumerate() {
+            if i > 0 {
+                group.push('|');
+            }
+            if !field_text_into(keyed, common, field, group) {
+                group.push('-');
+            }
+        }
         first_seen_key(group, value, key);
+        let event = keyed.event();
         let time_ms = event.time_ms.unwrap_or(0);
         let candidates = self.partial.first_seen.entry(index).or_default();
         if !is_earliest(candidates, key, time_ms, &event.origin) {
@@ -236,6 +278,27 @@ impl<'a> FileWorker<'a> {
         };
         candidates.insert(key.as_str().into(), candidate);
     }
+}
+
+/// Like [`scalar_text_into`], reading `field` through `keyed` and [`PRINCIPAL_FIELD`] from
+/// `common` (filled on first use).
+fn field_text_into<'e>(
+    keyed: &KeyedEvent<'e>,
+    common: &mut Option<Common<'e>>,
+    field: &FieldPath,
+    out: &mut String,
+) -> bool {
+    if field.as_str() == PRINCIPAL_FIELD {
+        let common = common.get_or_insert_with(|| keyed.common());
+        return match common.principal.issuer.or(common.principal.id()) {
+            Some(principal) => {
+                out.push_str(principal);
+                true
+            }
+            None => false,
+        };
+    }
+    value_text_into(keyed.first(field), out)
 }
 
 /// Reused text buffers of the first-seen stage.
@@ -254,7 +317,7 @@ impl RecordSink for FileWorker<'_> {
         }
         let set = self.set;
         let mut scratch = std::mem::take(&mut self.scratch);
-        let keyed = KeyedEvent::new(&event);
+        let keyed = KeyedEvent::new_in(&event, std::mem::take(&mut self.key_buffer));
         let mut common = None;
         for &index in set.index.candidates_of(event.source, &keyed, &mut scratch) {
             if set.rules[index as usize].rule.matches(&keyed) {
@@ -262,6 +325,7 @@ impl RecordSink for FileWorker<'_> {
             }
         }
         self.scratch = scratch;
+        self.key_buffer = keyed.into_buffer();
     }
 
     fn reject(&mut self, reject: Reject) {
@@ -320,7 +384,6 @@ pub fn scalar_text(event: &Event, field: &FieldPath) -> Option<String> {
 /// Like [`scalar_text`], appending the text to `out`; false (and nothing appended) when the
 /// field is absent or null.
 pub fn scalar_text_into(event: &Event, field: &FieldPath, out: &mut String) -> bool {
-    use sonic_rs::JsonValueTrait;
     if field.as_str() == PRINCIPAL_FIELD {
         let common = event.common();
         return match common.principal.issuer.or(common.principal.id()) {
@@ -331,7 +394,14 @@ pub fn scalar_text_into(event: &Event, field: &FieldPath, out: &mut String) -> b
             None => false,
         };
     }
-    let Some(value) = event.first(field) else {
+    value_text_into(event.first(field), out)
+}
+
+/// Appends `value` as text (strings as they are, other scalars as JSON); false (and nothing
+/// appended) when it is absent or null.
+fn value_text_into(value: Option<&vigil_event::Value>, out: &mut String) -> bool {
+    use sonic_rs::JsonValueTrait;
+    let Some(value) = value else {
         return false;
     };
     match value.as_str() {
@@ -343,4 +413,28 @@ pub fn scalar_text_into(event: &Event, field: &FieldPath, out: &mut String) -> b
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_seen_keys_are_written_as_before() {
+        let mut key = String::new();
+        for (group, value) in [("", ""), ("111122223333", "us-east-1"), ("a|b", "x")] {
+            first_seen_key(group, value, &mut key);
+            assert_eq!(key, format!("{}:{group}{value}", group.len()));
+        }
+        for n in [0, 7, 10, 99, 100, 12_345, usize::MAX] {
+            let mut out = String::from("x");
+            push_decimal(n, &mut out);
+            assert_eq!(out, format!("x{n}"));
+        }
+        // The length prefix keeps (group, value) pairs apart that concatenate alike.
+        let mut other = String::new();
+        first_seen_key("ab", "c", &mut key);
+        first_seen_key("a", "bc", &mut other);
+        assert_ne!(key, other);
+    }
 }

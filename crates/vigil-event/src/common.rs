@@ -56,14 +56,21 @@ pub struct Common<'a> {
 impl Event {
     /// The common fields of this event.
     pub fn common(&self) -> Common<'_> {
-        let mut common = match self.source {
-            LogSource::CloudTrail | LogSource::CloudTrailInsight => cloudtrail(&self.doc),
+        let common = match self.source {
+            LogSource::CloudTrail | LogSource::CloudTrailInsight => {
+                cloudtrail(self.doc.as_object().map(|object| object.iter()))
+            }
             LogSource::VpcFlow => vpc_flow(&self.doc),
             LogSource::S3Access => s3_access(&self.doc),
             LogSource::GuardDuty => guardduty(&self.doc),
             LogSource::SecurityHub => security_hub(&self.doc),
             LogSource::TrustedAdvisor => trusted_advisor(&self.doc),
         };
+        self.finish_common(common)
+    }
+
+    /// Fills what every source shares into the fields read from the record.
+    pub(crate) fn finish_common<'a>(&'a self, mut common: Common<'a>) -> Common<'a> {
         common.source = self.source;
         common.time_ms = self.time_ms;
         if let Some(envelope) = self.envelope.as_deref() {
@@ -129,16 +136,21 @@ const CLOUDTRAIL_RESOURCE_PARAMETERS: &[&str] = &[
 /// Reads the common fields of a CloudTrail record in one pass over its top-level keys, one
 /// over `userIdentity` and one over `requestParameters`: every match of every rule reads them,
 /// and looking each key up separately walks the same objects dozens of times.
-fn cloudtrail(doc: &Value) -> Common<'_> {
+///
+/// `entries` are the record's top-level entries in document order (`None` when the record is
+/// not an object): the object's own, or those a [`crate::KeyedEvent`] has already listed.
+pub(crate) fn cloudtrail<'a>(
+    entries: Option<impl Iterator<Item = (&'a str, &'a Value)>>,
+) -> Common<'a> {
     let mut common = empty();
     let mut resources_array = None;
     let mut identity = None;
     let mut params = None;
     let mut additional_user = None;
-    let Some(object) = doc.as_object() else {
+    let Some(entries) = entries else {
         return common;
     };
-    for (key, value) in object.iter() {
+    for (key, value) in entries {
         let text = || value.as_str().filter(|s| !s.is_empty());
         match key {
             "eventSource" => common.service = text().map(short_service),

@@ -70,6 +70,19 @@ impl Event {
         }
     }
 
+    /// Builds an event whose time the caller has already read from the record (as
+    /// [`Event::new`] would: input validation parses it anyway), to save reading it twice.
+    pub fn with_time(source: LogSource, doc: Value, origin: Origin, time_ms: Option<i64>) -> Self {
+        Event {
+            source,
+            doc,
+            envelope: None,
+            text: None,
+            time_ms,
+            origin,
+        }
+    }
+
     /// Attaches the wrapper the record arrived in; its `time` fills a missing event time.
     pub fn with_envelope(mut self, envelope: Value) -> Self {
         if self.time_ms.is_none() {

@@ -8,7 +8,7 @@ use std::ops::ControlFlow;
 use sonic_rs::{JsonContainerTrait, Value};
 
 use crate::path::{visit_leaf, walk};
-use crate::{Event, FieldLookup, FieldPath};
+use crate::{Common, Event, FieldLookup, FieldPath, LogSource};
 
 /// A borrowed [`Event`] with a table of its top-level keys. Build one per event, before
 /// evaluating rules; it reads exactly what [`Event::for_each_value`] reads.
@@ -26,21 +26,149 @@ use crate::{Event, FieldLookup, FieldPath};
 #[derive(Debug)]
 pub struct KeyedEvent<'e> {
     event: &'e Event,
-    /// (key hash, key, value) of each top-level entry, in document order; `None` when the
-    /// record is not an object (then lookups go through the event).
-    keys: Option<Vec<(u64, &'e str, &'e Value)>>,
+    /// (key hash, key, value) of each top-level entry, in document order.
+    keys: Vec<(u64, &'e str, &'e Value)>,
+    /// Whether the record is an object; when not, lookups go through the event.
+    object: bool,
+    /// An open-addressing table over `keys`: slot → 1 + position in `keys` (0: empty), so a
+    /// lookup probes one or two slots instead of scanning every key (an absent field, which
+    /// rules ask for often, would scan them all). Unused (all 0, `hashed` false) for records
+    /// with more than [`MAX_SLOTTED`] keys, which are scanned.
+    slots: [u8; SLOTS],
+    hashed: bool,
+}
+
+/// Slots of the table of top-level keys (a power of two).
+const SLOTS: usize = 64;
+
+/// The most keys the slot table takes (at most 5/8 full, so probes stay short and always
+/// meet an empty slot); CloudTrail records have 15 to 25.
+const MAX_SLOTTED: usize = 40;
+
+/// The first slot of a key hash (high bits, after a multiply to spread them).
+fn slot_of(hash: u64) -> usize {
+    (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize
+}
+
+/// The storage of a [`KeyedEvent`]'s key table, handed from one event to the next so that
+/// building the table of each event does not allocate.
+///
+/// ```
+/// use vigil_event::{Event, FieldLookup, FieldPath, KeyBuffer, KeyedEvent, LogSource, Origin};
+///
+/// let mut buffer = KeyBuffer::default();
+/// for name in ["StopLogging", "DeleteTrail"] {
+///     let doc = sonic_rs::from_str(&format!(r#"{{"eventName":"{name}"}}"#)).unwrap();
+///     let event = Event::new(LogSource::CloudTrail, doc, Origin::new("t.json", 1));
+///     let keyed = KeyedEvent::new_in(&event, buffer);
+///     assert_eq!(keyed.first_str(&FieldPath::new("eventName")), Some(name));
+///     buffer = keyed.into_buffer();
+/// }
+/// ```
+#[derive(Debug, Default)]
+pub struct KeyBuffer {
+    /// Always empty: only its allocation is kept.
+    keys: Vec<(u64, &'static str, &'static Value)>,
+}
+
+/// Empties `keys` and gives its allocation another lifetime. Collecting an empty vector into
+/// one of the same layout reuses its allocation (the standard library's in-place collection),
+/// so this neither allocates nor needs `unsafe`; if it ever stopped doing so, it would only
+/// allocate again.
+fn recycle<'a, 'b>(mut keys: Vec<(u64, &'a str, &'a Value)>) -> Vec<(u64, &'b str, &'b Value)> {
+    keys.clear();
+    // The closure never runs (the vector is empty); `filter_map` only gives the elements
+    // their new type, and in-place collection keeps the allocation.
+    #[allow(clippy::unnecessary_filter_map)]
+    keys.into_iter().filter_map(|_| None).collect()
 }
 
 impl<'e> KeyedEvent<'e> {
     /// Hashes the top-level keys of `event`.
     pub fn new(event: &'e Event) -> Self {
-        let keys = event.doc.as_object().map(|object| {
-            object
-                .iter()
-                .map(|(key, value)| (crate::path::key_hash(key), key, value))
-                .collect()
-        });
-        KeyedEvent { event, keys }
+        Self::new_in(event, KeyBuffer::default())
+    }
+
+    /// Like [`KeyedEvent::new`], keeping the table in `buffer` (from
+    /// [`KeyedEvent::into_buffer`] of the previous event).
+    pub fn new_in(event: &'e Event, buffer: KeyBuffer) -> Self {
+        let mut keys = recycle(buffer.keys);
+        let object = match event.doc.as_object() {
+            Some(object) => {
+                keys.reserve(object.len());
+                keys.extend(
+                    object
+                        .iter()
+                        .map(|(key, value)| (crate::path::key_hash(key), key, value)),
+                );
+                true
+            }
+            None => false,
+        };
+        let mut keyed = KeyedEvent {
+            event,
+            keys,
+            object,
+            slots: [0; SLOTS],
+            hashed: false,
+        };
+        keyed.fill_slots();
+        keyed
+    }
+
+    /// Files each key in the slot table, the first of duplicate keys only (the one
+    /// `Object::get` finds).
+    fn fill_slots(&mut self) {
+        if self.keys.len() > MAX_SLOTTED {
+            return;
+        }
+        for (position, (hash, key, _)) in self.keys.iter().enumerate() {
+            let mut slot = slot_of(*hash);
+            loop {
+                match self.slots.get(slot).copied() {
+                    Some(0) => {
+                        if let (Some(free), Ok(filed)) =
+                            (self.slots.get_mut(slot), u8::try_from(position + 1))
+                        {
+                            *free = filed;
+                        }
+                        break;
+                    }
+                    Some(filed) => {
+                        let same = self
+                            .keys
+                            .get(usize::from(filed) - 1)
+                            .is_some_and(|(h, k, _)| h == hash && k == key);
+                        if same {
+                            break;
+                        }
+                    }
+                    None => break,
+                }
+                slot = (slot + 1) % SLOTS;
+            }
+        }
+        self.hashed = true;
+    }
+
+    /// Gives back the storage of the key table, for the next event.
+    pub fn into_buffer(self) -> KeyBuffer {
+        KeyBuffer {
+            keys: recycle(self.keys),
+        }
+    }
+
+    /// The event's common fields, as [`Event::common`] reads them; for CloudTrail, from the
+    /// key table instead of walking the record's keys again.
+    pub fn common(&self) -> Common<'e> {
+        match self.event.source {
+            LogSource::CloudTrail | LogSource::CloudTrailInsight if self.object => {
+                let entries = self.keys.iter().map(|(_, key, value)| (*key, *value));
+                self.event
+                    .finish_common(crate::common::cloudtrail(Some(entries)))
+            }
+            _ => self.event.common(),
+        }
     }
 
     /// The event.
@@ -49,10 +177,25 @@ impl<'e> KeyedEvent<'e> {
     }
 
     /// The first top-level value under `key` (whose hash is `hash`), as `Object::get` finds it.
-    fn top(keys: &[(u64, &'e str, &'e Value)], hash: u64, key: &str) -> Option<&'e Value> {
-        keys.iter()
-            .find(|(h, k, _)| *h == hash && *k == key)
-            .map(|(_, _, value)| *value)
+    fn top(&self, hash: u64, key: &str) -> Option<&'e Value> {
+        if !self.hashed {
+            return self
+                .keys
+                .iter()
+                .find(|(h, k, _)| *h == hash && *k == key)
+                .map(|(_, _, value)| *value);
+        }
+        let mut slot = slot_of(hash);
+        // At most SLOTS probes; the table is never full, so an empty slot ends the search.
+        for _ in 0..SLOTS {
+            let filed = usize::from(*self.slots.get(slot)?);
+            let (h, k, value) = self.keys.get(filed.checked_sub(1)?)?;
+            if *h == hash && *k == key {
+                return Some(*value);
+            }
+            slot = (slot + 1) % SLOTS;
+        }
+        None
     }
 }
 
@@ -62,17 +205,17 @@ impl FieldLookup for KeyedEvent<'_> {
         path: &FieldPath,
         visit: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
-        let (Some(keys), Some(head)) = (&self.keys, path.segments().first()) else {
+        let (true, Some(head)) = (self.object, path.segments().first()) else {
             return self.event.for_each_value(path, visit);
         };
-        if let Some(child) = Self::top(keys, path.head_hash(), head) {
+        if let Some(child) = self.top(path.head_hash(), head) {
             return walk(child, path, 1, visit);
         }
         if path.segments().len() < 2 {
             return ControlFlow::Continue(());
         }
         // The whole path may be one key that contains dots, as `walk` tries.
-        match Self::top(keys, path.whole_hash(), path.as_str()) {
+        match self.top(path.whole_hash(), path.as_str()) {
             Some(child) => visit_leaf(child, visit),
             None => ControlFlow::Continue(()),
         }
@@ -125,6 +268,93 @@ mod tests {
         }
         assert_eq!(values(&keyed, "dotted.key"), vec!["7"]);
         assert_eq!(values(&keyed, "dup"), values(&event, "dup"));
+    }
+
+    #[test]
+    fn wide_records_and_duplicate_keys_are_found_as_the_event_finds_them() {
+        // Below, at and above the size of the slot table; every key twice, so slots collide
+        // and the first of each pair must win.
+        for width in [1, 20, MAX_SLOTTED / 2, MAX_SLOTTED, MAX_SLOTTED + 1, 90] {
+            let entries: Vec<String> = (0..width)
+                .flat_map(|i| [format!(r#""k{i}":{i}"#), format!(r#""k{i}":-{i}"#)])
+                .take(width)
+                .collect();
+            let doc = sonic_rs::from_str(&format!("{{{}}}", entries.join(","))).unwrap();
+            let event = Event::new(LogSource::CloudTrail, doc, Origin::new("t", 1));
+            let keyed = KeyedEvent::new(&event);
+            assert_eq!(keyed.hashed, width <= MAX_SLOTTED, "{width}");
+            for i in 0..width + 5 {
+                let path = format!("k{i}");
+                assert_eq!(
+                    values(&keyed, &path),
+                    values(&event, &path),
+                    "{width} {path}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn common_fields_are_the_events() {
+        let docs = [
+            (
+                LogSource::CloudTrail,
+                r#"{"eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1",
+                    "recipientAccountId":"111122223333","sourceIPAddress":"192.0.2.1","userAgent":"cli",
+                    "errorCode":"AccessDenied","eventName":"Second",
+                    "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s",
+                        "accessKeyId":"ASIA1","accountId":"1",
+                        "sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::1:role/r","userName":"r"}}},
+                    "requestParameters":{"userName":"bob","roleName":"r2"}}"#,
+            ),
+            (
+                LogSource::CloudTrailInsight,
+                r#"{"eventType":"AwsCloudTrailInsight","resources":[{"ARN":"arn:1"},{"ARN":"arn:2"}],
+                    "additionalEventData":{"UserName":"alice"},"userIdentity":{"accountId":"2"}}"#,
+            ),
+            (LogSource::CloudTrail, r#"[{"eventName":"NotAnObject"}]"#),
+            (
+                LogSource::GuardDuty,
+                r#"{"accountId":"3","region":"eu-west-1","type":"Recon:EC2/PortProbeUnprotectedPort"}"#,
+            ),
+        ];
+        for (source, json) in docs {
+            let event = Event::new(
+                source,
+                sonic_rs::from_str(json).unwrap(),
+                Origin::new("t", 1),
+            )
+            .with_envelope(sonic_rs::from_str(r#"{"account":"9","region":"ap-south-1"}"#).unwrap());
+            let keyed = KeyedEvent::new(&event);
+            assert_eq!(keyed.common(), event.common(), "{json}");
+        }
+    }
+
+    #[test]
+    fn a_reused_buffer_reads_each_event_as_its_own() {
+        let docs = [
+            r#"{"eventName":"StopLogging","a":{"b":1},"x":"first"}"#,
+            r#"[{"eventName":"InArray"}]"#,
+            r#"{"eventName":"DeleteTrail","dotted.key":"d"}"#,
+            r#"{"only":true}"#,
+        ];
+        let paths = ["eventName", "a.b", "x", "dotted.key", "only"];
+        let mut buffer = KeyBuffer::default();
+        for doc in docs {
+            let event = Event::new(
+                LogSource::CloudTrail,
+                sonic_rs::from_str(doc).unwrap(),
+                Origin::new("t", 1),
+            );
+            let keyed = KeyedEvent::new_in(&event, buffer);
+            for path in paths {
+                assert_eq!(values(&keyed, path), values(&event, path), "{doc} {path}");
+            }
+            buffer = keyed.into_buffer();
+            assert!(buffer.keys.is_empty());
+        }
+        // The allocation of the widest table is kept for the next event.
+        assert!(buffer.keys.capacity() >= 3, "{}", buffer.keys.capacity());
     }
 
     #[test]

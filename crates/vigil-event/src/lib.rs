@@ -9,7 +9,7 @@
 //!
 //! Main types: [`Event`], [`LogSource`], [`FieldPath`], [`FieldLookup`], [`Common`],
 //! [`Origin`], and [`KeyedEvent`] (an event with its top-level keys hashed, for evaluating
-//! many rules on it).
+//! many rules on it; [`KeyBuffer`] keeps its table's storage from one event to the next).
 //!
 //! ```
 //! use vigil_event::{Event, FieldLookup, FieldPath, LogSource, Origin};
@@ -36,7 +36,7 @@ pub mod time;
 
 pub use common::{Common, Principal};
 pub use event::{Event, Origin};
-pub use keyed::KeyedEvent;
+pub use keyed::{KeyBuffer, KeyedEvent};
 pub use path::{FieldLookup, FieldPath};
 pub use source::LogSource;
 

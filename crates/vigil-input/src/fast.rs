@@ -7,7 +7,6 @@
 
 use serde::Deserialize;
 use sonic_rs::{JsonValueMutTrait, Value};
-use vigil_event::Event;
 
 use crate::emit::Emitter;
 use crate::frame::Frame;
@@ -97,10 +96,10 @@ fn deliver(frame: &Frame, value: Value, hint: Hint, cx: &mut Emitter) -> bool {
     let Shape::Record(source) = classify(&value, hint) else {
         return false;
     };
-    let Ok(source) = validate::check(source, &value) else {
+    let Ok(checked) = validate::check_record(source, &value) else {
         return false;
     };
     let origin = cx.origin(frame.record(cx));
-    cx.event(Event::new(source, value, origin));
+    cx.event(checked.event(value, origin));
     true
 }

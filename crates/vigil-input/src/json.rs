@@ -5,6 +5,8 @@
 //! Which of the two an input is follows from its first line: when that line holds one
 //! complete JSON value and more content follows, the input is JSON Lines.
 
+use std::cell::Cell;
+
 use crate::emit::{Emitter, Spot};
 use crate::frame::Frame;
 use crate::records::{read_array, read_value};
@@ -13,10 +15,34 @@ use crate::shape::{Hint, Wrapper};
 use crate::source::{LineRead, Source};
 use crate::Format;
 
+thread_local! {
+    /// The document buffer of the last JSON input this thread read, kept for the next one:
+    /// a worker reads thousands of CloudTrail files of a few MiB each, and growing a fresh
+    /// buffer for each (reallocating and copying it as it doubles, faulting its pages in)
+    /// cost more than a few percent of detection.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// The largest buffer kept between inputs (a bigger one is freed: memory stays bounded).
+const SPARE_MAX_BYTES: usize = 8 << 20;
+
+/// An empty buffer, with the capacity of the last one given back on this thread.
+fn take_spare() -> Vec<u8> {
+    SPARE.with(Cell::take)
+}
+
+/// Keeps `buffer`'s allocation for the next input read on this thread.
+fn keep_spare(mut buffer: Vec<u8>) {
+    if buffer.capacity() <= SPARE_MAX_BYTES {
+        buffer.clear();
+        SPARE.with(|spare| spare.set(buffer));
+    }
+}
+
 /// Reads a JSON input whose first bytes (a byte order mark, whitespace) are in `head`.
 pub(crate) fn read_json(src: &mut Source, head: Vec<u8>, cx: &mut Emitter) {
     let (offset, line) = (src.offset, src.lines + 1);
-    let mut first = Vec::new();
+    let mut first = take_spare();
     let read = src.read_line(&mut first, cx.opts.max_document_bytes);
     let newline = src.offset - offset > first.len() as u64;
     let mut gap = Vec::new();
@@ -33,11 +59,12 @@ pub(crate) fn read_json(src: &mut Source, head: Vec<u8>, cx: &mut Emitter) {
         }
         Ok(_) => {
             let doc = join(head, first, newline, &gap);
-            read_whole(src, doc, cx);
+            keep_spare(read_whole(src, doc, cx));
         }
         Err(e) => {
             let doc = join(head, first, newline, &gap);
             read_document(&doc, true, cx);
+            keep_spare(doc);
             let spot = end_spot(src, cx);
             cx.fail(spot, src.describe_error(&e));
         }
@@ -77,8 +104,8 @@ fn end_spot(src: &Source, cx: &Emitter) -> Spot {
     }
 }
 
-/// Reads the rest of a document into `doc` and its records from it.
-fn read_whole(src: &mut Source, mut doc: Vec<u8>, cx: &mut Emitter) {
+/// Reads the rest of a document into `doc` and its records from it; gives `doc` back.
+fn read_whole(src: &mut Source, mut doc: Vec<u8>, cx: &mut Emitter) -> Vec<u8> {
     match src.read_rest(&mut doc, cx.opts.max_document_bytes) {
         Ok(true) => read_document(&doc, false, cx),
         Ok(false) => too_big(doc.len() as u64, cx),
@@ -88,6 +115,7 @@ fn read_whole(src: &mut Source, mut doc: Vec<u8>, cx: &mut Emitter) {
             cx.fail(spot, src.describe_error(&e));
         }
     }
+    doc
 }
 
 /// Reads the records of a whole JSON document (`truncated`: it was cut short by a read
@@ -126,8 +154,13 @@ fn trim_end(bytes: &[u8]) -> usize {
         .map_or(0, |last| last + 1)
 }
 
-/// Reads JSON Lines after the first line, reusing its buffer.
+/// Reads JSON Lines after the first line, reusing its buffer (then kept for the next input).
 fn read_lines(src: &mut Source, mut line: Vec<u8>, cx: &mut Emitter) {
+    read_lines_into(src, &mut line, cx);
+    keep_spare(line);
+}
+
+fn read_lines_into(src: &mut Source, line: &mut Vec<u8>, cx: &mut Emitter) {
     loop {
         let (offset, number) = (src.offset, src.lines + 1);
         let spot = Spot {
@@ -135,13 +168,13 @@ fn read_lines(src: &mut Source, mut line: Vec<u8>, cx: &mut Emitter) {
             line: Some(number),
             byte_offset: Some(offset),
         };
-        match src.read_line(&mut line, cx.opts.max_record_bytes) {
+        match src.read_line(line, cx.opts.max_record_bytes) {
             Ok(LineRead::End) => return,
-            Ok(LineRead::Line) => read_json_line(&line, offset, number, cx),
+            Ok(LineRead::Line) => read_json_line(line, offset, number, cx),
             Ok(LineRead::TooLong(len)) => {
                 let limit = cx.opts.max_record_bytes;
                 let reason = format!("record of {len} bytes is over the limit of {limit} bytes");
-                cx.reject(spot, reason, &line);
+                cx.reject(spot, reason, line);
             }
             Err(e) => return cx.fail(spot, src.describe_error(&e)),
         }

@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use sonic_rs::{JsonValueTrait, Value};
-use vigil_event::{Event, LogSource};
+use vigil_event::LogSource;
 
 use crate::emit::Emitter;
 use crate::frame::Frame;
@@ -99,11 +99,11 @@ fn record(
     envelope: Option<&Value>,
     cx: &mut Emitter,
 ) {
-    let source = match validate::check(source, &doc) {
-        Ok(source) => source,
+    let checked = match validate::check_record(source, &doc) {
+        Ok(checked) => checked,
         Err(reason) => return frame.reject(range, reason, cx),
     };
-    let event = Event::new(source, doc, cx.origin(frame.record(cx)));
+    let event = checked.event(doc, cx.origin(frame.record(cx)));
     cx.event(match envelope {
         Some(envelope) => event.with_envelope(envelope.clone()),
         None => event,

@@ -3,7 +3,7 @@
 //! that rules and common fields can trust the types. Absent fields are always fine.
 
 use sonic_rs::{JsonContainerTrait, JsonType, JsonValueTrait, Value};
-use vigil_event::{time, LogSource};
+use vigil_event::{time, Event, LogSource, Origin};
 
 /// What a known field must hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,118 +20,136 @@ enum Expect {
     Number,
 }
 
-/// CloudTrail records and CloudTrail Insights records, in the order CloudTrail writes the
-/// keys (the lookup below starts where the last match was, so that order makes it cheap).
-const CLOUDTRAIL: &[(&str, Expect)] = &[
-    ("eventVersion", Expect::Str),
-    ("userIdentity", Expect::Object),
-    ("eventTime", Expect::Time),
-    ("eventSource", Expect::Str),
-    ("eventName", Expect::Str),
-    ("awsRegion", Expect::Str),
-    ("sourceIPAddress", Expect::Str),
-    ("userAgent", Expect::Str),
-    ("errorCode", Expect::StrOrNull),
-    ("errorMessage", Expect::StrOrNull),
-    ("requestParameters", Expect::ObjectOrNull),
-    ("eventID", Expect::Str),
-    ("eventType", Expect::Str),
-    ("resources", Expect::Array),
-    ("recipientAccountId", Expect::Str),
-    ("insightDetails", Expect::Object),
-];
-
-const GUARDDUTY: &[(&str, Expect)] = &[
-    ("schemaVersion", Expect::Str),
-    ("accountId", Expect::Str),
-    ("region", Expect::Str),
-    ("id", Expect::Str),
-    ("type", Expect::Str),
-    ("severity", Expect::Number),
-    ("createdAt", Expect::Time),
-    ("updatedAt", Expect::Time),
-    ("resource", Expect::Object),
-    ("service", Expect::Object),
-];
-
-const SECURITY_HUB: &[(&str, Expect)] = &[
-    ("SchemaVersion", Expect::Str),
-    ("Id", Expect::Str),
-    ("AwsAccountId", Expect::Str),
-    ("Region", Expect::Str),
-    ("Title", Expect::Str),
-    ("Types", Expect::Array),
-    ("CreatedAt", Expect::Time),
-    ("UpdatedAt", Expect::Time),
-    ("Resources", Expect::Array),
-    ("Severity", Expect::Object),
-];
-
-const TRUSTED_ADVISOR: &[(&str, Expect)] = &[
-    ("check-name", Expect::Str),
-    ("check-item-detail", Expect::Object),
-    ("status", Expect::Str),
-];
-
-/// Flow-log and S3 access-log records are built by vigil from text, typed as they are
-/// parsed (see `flow.rs` and `s3_access.rs`), so they have no table here.
-fn table(source: LogSource) -> &'static [(&'static str, Expect)] {
+/// What a known field of a `source` record must hold; `None` for a field vigil does not type.
+///
+/// A `match` on the key per source: the compiler turns it into a switch on the length and a
+/// few word compares, which costs less per key than searching a table (records put their keys
+/// in any order, and most keys of a CloudTrail record are not typed here).
+fn expect_of(source: LogSource, key: &str) -> Option<Expect> {
     match source {
-        LogSource::CloudTrail | LogSource::CloudTrailInsight => CLOUDTRAIL,
-        LogSource::GuardDuty => GUARDDUTY,
-        LogSource::SecurityHub => SECURITY_HUB,
-        LogSource::TrustedAdvisor => TRUSTED_ADVISOR,
-        LogSource::VpcFlow | LogSource::S3Access => &[],
+        LogSource::CloudTrail | LogSource::CloudTrailInsight => cloudtrail(key),
+        LogSource::GuardDuty => guardduty(key),
+        LogSource::SecurityHub => security_hub(key),
+        LogSource::TrustedAdvisor => trusted_advisor(key),
+        // Flow-log and S3 access-log records are built by vigil from text, typed as they are
+        // parsed (see `flow.rs` and `s3_access.rs`).
+        LogSource::VpcFlow | LogSource::S3Access => None,
+    }
+}
+
+/// CloudTrail records and CloudTrail Insights records.
+fn cloudtrail(key: &str) -> Option<Expect> {
+    Some(match key {
+        "eventVersion" | "eventSource" | "eventName" | "awsRegion" | "sourceIPAddress"
+        | "userAgent" | "eventID" | "eventType" | "recipientAccountId" => Expect::Str,
+        "userIdentity" | "insightDetails" => Expect::Object,
+        "eventTime" => Expect::Time,
+        "errorCode" | "errorMessage" => Expect::StrOrNull,
+        "requestParameters" => Expect::ObjectOrNull,
+        "resources" => Expect::Array,
+        _ => return None,
+    })
+}
+
+fn guardduty(key: &str) -> Option<Expect> {
+    Some(match key {
+        "schemaVersion" | "accountId" | "region" | "id" | "type" => Expect::Str,
+        "severity" => Expect::Number,
+        "createdAt" | "updatedAt" => Expect::Time,
+        "resource" | "service" => Expect::Object,
+        _ => return None,
+    })
+}
+
+fn security_hub(key: &str) -> Option<Expect> {
+    Some(match key {
+        "SchemaVersion" | "Id" | "AwsAccountId" | "Region" | "Title" => Expect::Str,
+        "Types" | "Resources" => Expect::Array,
+        "CreatedAt" | "UpdatedAt" => Expect::Time,
+        "Severity" => Expect::Object,
+        _ => return None,
+    })
+}
+
+fn trusted_advisor(key: &str) -> Option<Expect> {
+    Some(match key {
+        "check-name" | "status" => Expect::Str,
+        "check-item-detail" => Expect::Object,
+        _ => return None,
+    })
+}
+
+/// What [`check`] learnt of a valid record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Checked {
+    /// The source, told apart on the way for CloudTrail (Insights records).
+    pub(crate) source: LogSource,
+    /// For CloudTrail, the time of the first `eventTime` (parsed anyway to validate it), so
+    /// the event need not look it up again; `None` when it is absent or for other sources.
+    pub(crate) cloudtrail_time_ms: Option<i64>,
+}
+
+impl Checked {
+    /// The event of the checked record `doc`.
+    pub(crate) fn event(self, doc: Value, origin: Origin) -> Event {
+        match self.source {
+            LogSource::CloudTrail | LogSource::CloudTrailInsight => {
+                Event::with_time(self.source, doc, origin, self.cloudtrail_time_ms)
+            }
+            other => Event::new(other, doc, origin),
+        }
     }
 }
 
 /// Checks the known fields of a `source` record; the error is the reject reason. Returns the
 /// source, told apart on the way for CloudTrail: a record whose `eventType` is
 /// `AwsCloudTrailInsight` is a CloudTrail Insights record.
-///
-/// One pass over the record's keys, each looked up in the table: cheaper than looking every
-/// known field up in the record, which walks the record's keys once per field.
+#[cfg(test)]
 pub(crate) fn check(source: LogSource, doc: &Value) -> Result<LogSource, String> {
+    check_record(source, doc).map(|checked| checked.source)
+}
+
+/// Like [`check`], also returning the CloudTrail event time read on the way.
+///
+/// One pass over the record's keys, each looked up by [`expect_of`]: cheaper than looking
+/// every known field up in the record, which walks the record's keys once per field.
+pub(crate) fn check_record(source: LogSource, doc: &Value) -> Result<Checked, String> {
     let Some(object) = doc.as_object() else {
         return Err(format!(
             "expected a {source} record (a JSON object), found {}",
             type_name(doc)
         ));
     };
-    let table = table(source);
-    let mut refined = source;
-    let mut cursor = 0;
+    let cloudtrail = matches!(source, LogSource::CloudTrail | LogSource::CloudTrailInsight);
+    let mut checked = Checked {
+        source,
+        cloudtrail_time_ms: None,
+    };
+    let mut time_seen = false;
     for (key, value) in object.iter() {
-        let Some(at) = position_from(table, cursor, key) else {
+        let Some(expect) = expect_of(source, key) else {
             continue;
         };
-        cursor = at + 1;
-        let Some(&(field, expect)) = table.get(at) else {
-            continue;
-        };
-        check_field(field, expect, value)?;
-        if field == "eventType" && value.as_str() == Some("AwsCloudTrailInsight") {
-            refined = LogSource::CloudTrailInsight;
+        let time = check_field(key, expect, value)?;
+        if cloudtrail {
+            match key {
+                "eventType" if value.as_str() == Some("AwsCloudTrailInsight") => {
+                    checked.source = LogSource::CloudTrailInsight;
+                }
+                // The first `eventTime` is the one `Object::get` (and `Event::new`) reads.
+                "eventTime" if !time_seen => {
+                    time_seen = true;
+                    checked.cloudtrail_time_ms = time;
+                }
+                _ => {}
+            }
         }
     }
-    Ok(refined)
+    Ok(checked)
 }
 
-/// The index of `key` in `table`, searching from `start` round to the entry before it.
-fn position_from(table: &[(&str, Expect)], start: usize, key: &str) -> Option<usize> {
-    let start = start.min(table.len());
-    let same = |i: &usize| {
-        table.get(*i).is_some_and(|(field, _)| {
-            // Length and first byte rule out nearly every other key without a memcmp.
-            field.len() == key.len()
-                && field.as_bytes().first() == key.as_bytes().first()
-                && *field == key
-        })
-    };
-    (start..table.len()).chain(0..start).find(same)
-}
-
-fn check_field(field: &str, expect: Expect, value: &Value) -> Result<(), String> {
+/// Checks one field; returns its time when it is a time field.
+fn check_field(field: &str, expect: Expect, value: &Value) -> Result<Option<i64>, String> {
     let fits = match expect {
         Expect::Str => value.is_str(),
         Expect::StrOrNull => value.is_str() || value.is_null(),
@@ -149,11 +167,14 @@ fn check_field(field: &str, expect: Expect, value: &Value) -> Result<(), String>
         ));
     }
     match (expect, value.as_str()) {
-        (Expect::Time, Some(text)) if time::parse_rfc3339_ms(text).is_none() => Err(format!(
-            "field {field}: expected an RFC 3339 time, found {:?}",
-            crate::emit::excerpt(text.as_bytes())
-        )),
-        _ => Ok(()),
+        (Expect::Time, Some(text)) => match time::parse_rfc3339_ms(text) {
+            Some(ms) => Ok(Some(ms)),
+            None => Err(format!(
+                "field {field}: expected an RFC 3339 time, found {:?}",
+                crate::emit::excerpt(text.as_bytes())
+            )),
+        },
+        _ => Ok(None),
     }
 }
 
@@ -222,6 +243,126 @@ mod tests {
         assert_eq!(check_json(LogSource::CloudTrail, ok), Ok(()));
         assert_eq!(check_json(LogSource::TrustedAdvisor, "{}"), Ok(()));
         assert!(check_json(LogSource::CloudTrail, "[1]").is_err());
+    }
+
+    /// Every typed field of every source, with a value of the wrong type: the `match`
+    /// tables must name each of them.
+    #[test]
+    fn every_known_field_is_typed() {
+        let fields: &[(LogSource, &[&str], &str)] = &[
+            (
+                LogSource::CloudTrail,
+                &[
+                    "eventVersion",
+                    "eventSource",
+                    "eventName",
+                    "awsRegion",
+                    "sourceIPAddress",
+                    "userAgent",
+                    "eventID",
+                    "eventType",
+                    "recipientAccountId",
+                    "eventTime",
+                ],
+                "string",
+            ),
+            (
+                LogSource::CloudTrail,
+                &["userIdentity", "insightDetails"],
+                "object",
+            ),
+            (
+                LogSource::CloudTrail,
+                &["errorCode", "errorMessage"],
+                "string or null",
+            ),
+            (
+                LogSource::CloudTrail,
+                &["requestParameters"],
+                "object or null",
+            ),
+            (LogSource::CloudTrail, &["resources"], "array"),
+            (
+                LogSource::GuardDuty,
+                &[
+                    "schemaVersion",
+                    "accountId",
+                    "region",
+                    "id",
+                    "type",
+                    "createdAt",
+                    "updatedAt",
+                ],
+                "string",
+            ),
+            (LogSource::GuardDuty, &["severity"], "number"),
+            (LogSource::GuardDuty, &["resource", "service"], "object"),
+            (
+                LogSource::SecurityHub,
+                &[
+                    "SchemaVersion",
+                    "Id",
+                    "AwsAccountId",
+                    "Region",
+                    "Title",
+                    "CreatedAt",
+                    "UpdatedAt",
+                ],
+                "string",
+            ),
+            (LogSource::SecurityHub, &["Types", "Resources"], "array"),
+            (LogSource::SecurityHub, &["Severity"], "object"),
+            (
+                LogSource::TrustedAdvisor,
+                &["check-name", "status"],
+                "string",
+            ),
+            (LogSource::TrustedAdvisor, &["check-item-detail"], "object"),
+        ];
+        for (source, names, expected) in fields {
+            for name in *names {
+                // `true` is none of the types a known field may hold.
+                let json = format!(r#"{{"other": 1, "{name}": true}}"#);
+                assert_eq!(
+                    check_json(*source, &json),
+                    Err(format!("field {name}: expected {expected}, found boolean")),
+                    "{source} {name}"
+                );
+            }
+        }
+        // Fields of other sources are not typed.
+        assert_eq!(
+            check_json(LogSource::CloudTrail, r#"{"severity": true}"#),
+            Ok(())
+        );
+        assert_eq!(
+            check_json(LogSource::VpcFlow, r#"{"eventName": true}"#),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn the_cloudtrail_time_is_the_one_the_event_reads() {
+        let cases = [
+            r#"{"eventTime": "2024-05-01T11:49:47Z", "eventName": "A"}"#,
+            r#"{"eventName": "A"}"#,
+            r#"{"eventTime": "2024-05-01T11:49:47Z", "eventTime": "2025-01-01T00:00:00.500Z"}"#,
+            r#"{"eventTime": "2024-05-01T13:49:47+02:00"}"#,
+            r#"{"eventType": "AwsCloudTrailInsight", "eventTime": "2024-05-01T11:49:47.123Z"}"#,
+        ];
+        for json in cases {
+            let doc: Value = sonic_rs::from_str(json).unwrap();
+            let checked = check_record(LogSource::CloudTrail, &doc).unwrap();
+            let expected = Event::new(checked.source, doc.clone(), Origin::new("t", 1));
+            let event = checked.event(doc, Origin::new("t", 1));
+            assert_eq!(event.time_ms, expected.time_ms, "{json}");
+            assert_eq!(event.source, expected.source, "{json}");
+        }
+        let doc: Value = sonic_rs::from_str(r#"{"eventTime": "2024-05-01T11:49:47Z"}"#).unwrap();
+        assert_eq!(
+            check_record(LogSource::CloudTrail, &doc).map(|c| c.cloudtrail_time_ms),
+            Ok(Some(1_714_564_187_000))
+        );
     }
 
     #[test]

@@ -329,3 +329,43 @@ fn a_selective_sink_gets_only_the_records_it_wants_with_their_positions() {
         .collect();
     assert_eq!(picker.got, full);
 }
+
+/// Inputs read one after the other on one thread share a document buffer: each must see
+/// only its own bytes, whatever the size and format of the input before it.
+#[test]
+fn inputs_read_in_turn_see_only_their_own_bytes() {
+    let record = |name: &str| {
+        format!(
+            r#"{{"eventVersion":"1.08","eventTime":"2024-01-01T00:00:00Z","eventName":"{name}"}}"#
+        )
+    };
+    let big: Vec<String> = (0..2000).map(|i| record(&format!("Big{i}"))).collect();
+    let big = format!(r#"{{"Records":[{}]}}"#, big.join(","));
+    let small = format!(r#"{{"Records":[{}]}}"#, record("Small"));
+    let lines = format!("{}\n{}\n", record("LineOne"), record("LineTwo"));
+    let truncated = &big[..big.len() / 2];
+    let inputs: [(&str, &[u8], &[&str]); 5] = [
+        ("big.json", big.as_bytes(), &[]),
+        ("small.json", small.as_bytes(), &["Small"]),
+        ("lines.jsonl", lines.as_bytes(), &["LineOne", "LineTwo"]),
+        ("cut.json", truncated.as_bytes(), &[]),
+        ("small-again.json", small.as_bytes(), &["Small"]),
+    ];
+    for (name, bytes, expected) in inputs {
+        let (report, sink) = read_mem(name, bytes);
+        let actions: Vec<&str> = sink
+            .events
+            .iter()
+            .filter_map(|e| e.common().action)
+            .collect();
+        if name == "big.json" {
+            assert_eq!((actions.len(), report.rejected), (2000, 0), "{name}");
+            assert_eq!(actions.last(), Some(&"Big1999"), "{name}");
+        } else if name == "cut.json" {
+            assert!(actions.len() < 2000 && report.rejected > 0, "{name}");
+        } else {
+            assert_eq!(actions, expected, "{name}");
+            assert_eq!(report.rejected, 0, "{name}");
+        }
+    }
+}
