@@ -319,12 +319,14 @@ impl RecordSink for FileWorker<'_> {
         let mut scratch = std::mem::take(&mut self.scratch);
         let keyed = KeyedEvent::new_in(&event, std::mem::take(&mut self.key_buffer));
         let mut common = None;
+        let mut memo = vigil_sigma::EventMemo::new(&keyed);
         for &index in set.index.candidates_of(event.source, &keyed, &mut scratch) {
-            if set.rules[index as usize].rule.matches(&keyed) {
+            if set.rules[index as usize].rule.matches_in(&mut memo) {
                 self.on_match(index, &keyed, &mut common);
             }
         }
         self.scratch = scratch;
+        drop(memo);
         self.key_buffer = keyed.into_buffer();
     }
 

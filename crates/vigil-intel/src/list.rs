@@ -1,6 +1,6 @@
 //! One named intel list and its match indexes.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::indicator::{classify, domain_suffixes, fold_case, host_of, Indicator, IndicatorKind};
@@ -29,6 +29,7 @@ pub struct IntelList {
     files: Vec<PathBuf>,
     entries: Vec<IntelEntry>,
     networks: PrefixTable<usize>,
+    // FxHash: values are looked up on every event; only the operator's list files insert.
     domains: HashMap<String, usize>,
     texts: HashMap<String, usize>,
 }

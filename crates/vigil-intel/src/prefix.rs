@@ -6,7 +6,7 @@
 //! entries, gives longest-prefix match for free (which the geo table needs), and needs no
 //! dependency. A trie crate (`ip_network_table`) would do the same job with more code to trust.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// IPv4 or IPv6.
@@ -136,7 +136,7 @@ impl<V> PrefixTable<V> {
         let position = match tables.binary_search_by(|t| prefix.len.cmp(&t.len)) {
             Ok(found) => found,
             Err(at) => {
-                let networks = HashMap::new();
+                let networks = HashMap::default();
                 tables.insert(
                     at,
                     LengthTable {

@@ -7,6 +7,7 @@ use sonic_rs::Value;
 use vigil_event::{Event, FieldLookup, FieldPath};
 
 use crate::matcher::{any_leaf, Collector, ValueTest};
+use crate::memo::Memo;
 use crate::modifier::StrKind;
 use crate::text::with_text;
 
@@ -93,18 +94,21 @@ pub(crate) struct KeywordTest {
 }
 
 impl Node {
+    /// Whether `event` satisfies the node; `memo` holds what the rules evaluated on this
+    /// event share (see [`crate::EventMemo`]).
     pub(crate) fn eval<E: SigmaEvent + ?Sized, C: Collector>(
         &self,
         event: &E,
         out: &mut C,
+        memo: &mut Memo,
     ) -> bool {
         match self {
-            Node::And(children) => children.iter().all(|c| c.eval(event, out)),
-            Node::Or(children) => children.iter().any(|c| c.eval(event, out)),
+            Node::And(children) => children.iter().all(|c| c.eval(event, out, memo)),
+            Node::Or(children) => children.iter().any(|c| c.eval(event, out, memo)),
             // Intel hits under a negation never explain a match.
-            Node::Not(child) => !child.eval(event, &mut crate::matcher::Discard),
-            Node::AtLeast(n, children) => at_least(*n, children, event, out),
-            Node::Field(test) => test.eval(event, out),
+            Node::Not(child) => !child.eval(event, &mut crate::matcher::Discard, memo),
+            Node::AtLeast(n, children) => at_least(*n, children, event, out, memo),
+            Node::Field(test) => test.eval(event, out, memo),
             Node::Keywords(test) => event.record().is_some_and(|doc| test.eval(doc)),
             Node::Const(value) => *value,
         }
@@ -116,10 +120,11 @@ fn at_least<E: SigmaEvent + ?Sized, C: Collector>(
     children: &[Node],
     event: &E,
     out: &mut C,
+    memo: &mut Memo,
 ) -> bool {
     let mut count = 0;
     for (i, child) in children.iter().enumerate() {
-        if child.eval(event, out) {
+        if child.eval(event, out, memo) {
             count += 1;
             if count >= n {
                 return true;
@@ -133,12 +138,18 @@ fn at_least<E: SigmaEvent + ?Sized, C: Collector>(
 }
 
 impl FieldTest {
-    fn eval<E: SigmaEvent + ?Sized, C: Collector>(&self, event: &E, out: &mut C) -> bool {
+    fn eval<E: SigmaEvent + ?Sized, C: Collector>(
+        &self,
+        event: &E,
+        out: &mut C,
+        memo: &mut Memo,
+    ) -> bool {
         match &self.check {
-            FieldCheck::Any(tests) => self.any(event, tests, out),
-            FieldCheck::All(groups) => groups.iter().all(|tests| self.any(event, tests, out)),
+            FieldCheck::Any(tests) => self.any(event, tests, out, memo),
+            FieldCheck::All(groups) => groups.iter().all(|tests| self.any(event, tests, out, memo)),
             FieldCheck::NoneOf(tests) => {
-                event.exists(&self.path) && !self.any(event, tests, &mut crate::matcher::Discard)
+                event.exists(&self.path)
+                    && !self.any(event, tests, &mut crate::matcher::Discard, memo)
             }
             FieldCheck::Exists(expected) => event.exists(&self.path) == *expected,
             FieldCheck::FieldRef {
@@ -163,12 +174,13 @@ impl FieldTest {
         event: &E,
         tests: &[ValueTest],
         out: &mut C,
+        memo: &mut Memo,
     ) -> bool {
         let mut present = false;
         let path = &self.path;
         let hit = event.for_each_value(path, &mut |value| {
             present = true;
-            if tests.iter().any(|t| t.matches(value, path, out)) {
+            if tests.iter().any(|t| t.matches(value, path, out, memo)) {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())

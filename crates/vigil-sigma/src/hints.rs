@@ -100,17 +100,22 @@ fn field_values(check: &FieldCheck) -> Option<BTreeSet<Accept>> {
         FieldCheck::All(groups) => groups.first()?.iter().collect(),
         _ => return None,
     };
-    tests
-        .iter()
-        .map(|test| match test {
-            ValueTest::Str(m) => match (m.exact(), m.prefix()) {
-                (Some(exact), _) => Some(Accept::Exact(exact.to_lowercase())),
-                (None, Some(prefix)) => Some(Accept::Prefix(prefix.to_lowercase())),
-                (None, None) => None,
-            },
-            _ => None,
-        })
-        .collect()
+    let mut accepted = BTreeSet::new();
+    for test in tests {
+        let ValueTest::Str(m) = test else {
+            return None;
+        };
+        if let Some(set) = m.exact_set() {
+            accepted.extend(set.iter().map(|value| Accept::Exact(value.to_lowercase())));
+            continue;
+        }
+        accepted.insert(match (m.exact(), m.prefix()) {
+            (Some(exact), _) => Accept::Exact(exact.to_lowercase()),
+            (None, Some(prefix)) => Accept::Prefix(prefix.to_lowercase()),
+            (None, None) => return None,
+        });
+    }
+    Some(accepted)
 }
 
 fn exact_only(accepted: &BTreeSet<Accept>) -> bool {

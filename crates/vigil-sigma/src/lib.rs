@@ -8,6 +8,7 @@
 //! [`vigil_event::LogSource::CloudTrail`], and so on.
 //!
 //! Main types: [`Rule`] (metadata, [`RuleTest`]s, [`Rule::matches`], [`Rule::explain`],
+//! [`Rule::matches_in`] with an [`EventMemo`] shared by the rules evaluated on one event,
 //! [`Rule::index_hints`]), [`LoadOptions`] (placeholders for `expand`, threat-intel lists
 //! through [`ListLookup`] for vigil's `intel` modifier), [`IndexHint`], [`Explanation`].
 //! Correlation documents are loaded into [`vigil_correlation::CorrelationRule`]; a Sigma 1
@@ -58,10 +59,12 @@ mod legacy;
 mod loader;
 mod logsource;
 mod matcher;
+mod memo;
 mod modifier;
 mod options;
 mod pattern;
 mod placeholder;
+mod prefilter;
 mod rule;
 mod ruletest;
 mod selection;
@@ -74,6 +77,7 @@ pub use eval::SigmaEvent;
 pub use hints::IndexHint;
 pub use loader::{load_path, load_str, LoadReport};
 pub use logsource::Logsource;
+pub use memo::EventMemo;
 pub use options::{ListLookup, LoadOptions};
 pub use rule::{Explanation, IntelHit, Rule};
 pub use ruletest::RuleTest;

@@ -8,6 +8,7 @@ use chrono::{Datelike, Timelike};
 use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};
 use vigil_event::FieldPath;
 
+use crate::memo::Memo;
 use crate::modifier::{NumOp, TimePart};
 use crate::options::ListLookup;
 use crate::pattern::StrMatch;
@@ -28,7 +29,8 @@ impl Collector for Discard {
 /// A named threat-intel list and where to look it up.
 #[derive(Clone)]
 pub(crate) struct IntelList {
-    pub name: Box<str>,
+    /// Shared so that a per-event memo can keep it (see [`Memo::intel`]).
+    pub name: Arc<str>,
     pub lists: Arc<dyn ListLookup>,
 }
 
@@ -101,20 +103,23 @@ pub(crate) enum ValueTest {
 }
 
 impl ValueTest {
-    /// Whether one value of `field` satisfies this test.
+    /// Whether one value of `field` satisfies this test. `value` lies in the event `memo`
+    /// belongs to: its address keys what the memo remembers of it.
     pub(crate) fn matches<C: Collector>(
         &self,
         value: &Value,
         field: &FieldPath,
         out: &mut C,
+        memo: &mut Memo,
     ) -> bool {
         match self {
             ValueTest::Null => value.is_null(),
-            ValueTest::Str(m) => match with_text(value, |s| m.is_match(s)) {
+            ValueTest::Str(m) => match with_text(value, |s| m.is_match_in(s, address(value), memo))
+            {
                 Some(hit) => hit,
                 // Objects are searched leaf by leaf (`requestParameters|contains: x`); plain
                 // equality never looks inside, which keeps index hints sound.
-                None => m.exact().is_none() && any_leaf(value, &mut |s| m.is_match(s)),
+                None => !m.is_equality() && any_leaf(value, &mut |s| m.is_match(s)),
             },
             ValueTest::Cidr(cidr) => value
                 .as_str()
@@ -125,12 +130,16 @@ impl ValueTest {
                 time_part(value, *part).is_some_and(|x| op.holds(x, *n))
             }
             ValueTest::Intel(intel) => {
-                match with_text(value, |s| intel.lists.lookup(&intel.name, s)) {
-                    Some(Some(entry)) => {
-                        out.intel_hit(field, &intel.name, entry);
+                let lists = Arc::as_ptr(&intel.lists).cast::<()>() as usize;
+                let entry = memo.intel(lists, &intel.name, address(value), || {
+                    with_text(value, |s| intel.lists.lookup(&intel.name, s)).flatten()
+                });
+                match entry {
+                    Some(entry) => {
+                        out.intel_hit(field, &intel.name, entry.to_string());
                         true
                     }
-                    _ => false,
+                    None => false,
                 }
             }
         }
@@ -140,6 +149,11 @@ impl ValueTest {
     pub(crate) fn accepts_absent(&self) -> bool {
         matches!(self, ValueTest::Null)
     }
+}
+
+/// The address of a value of the event, which keys it in a [`Memo`].
+fn address(value: &Value) -> usize {
+    std::ptr::from_ref(value) as usize
 }
 
 /// Whether any scalar inside `value` (walking objects and arrays) satisfies `pred`.

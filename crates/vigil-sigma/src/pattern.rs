@@ -3,7 +3,11 @@
 
 use memchr::memmem::Finder;
 use regex::Regex;
+use rustc_hash::FxHashSet;
 
+use crate::matcher::ValueTest;
+use crate::memo::Memo;
+use crate::prefilter;
 use crate::text;
 
 /// One element of a Sigma string value.
@@ -74,8 +78,72 @@ pub(crate) enum StrMatch {
         finder: Box<Finder<'static>>,
         cased: bool,
     },
+    /// Several case-insensitive plain values of one field (see [`merge_exact`]), lower-cased.
+    ExactSet(Box<FxHashSet<Box<str>>>),
     /// A general wildcard pattern or a `re` value.
-    Regex(Regex),
+    Regex(Box<RegexMatch>),
+}
+
+/// The fewest neighbouring case-insensitive plain values worth one hash lookup instead of a
+/// comparison each (`eventSource: [iam.amazonaws.com, sts.amazonaws.com, ...]`).
+const EXACT_SET_MIN: usize = 4;
+
+/// Joins each run of at least [`EXACT_SET_MIN`] neighbouring case-insensitive plain values
+/// into one [`StrMatch::ExactSet`]: the tests of a list are alternatives without side
+/// effects, so a run of them answers the same as one set lookup of the lower-cased value.
+pub(crate) fn merge_exact(tests: Vec<ValueTest>) -> Vec<ValueTest> {
+    let mut merged = Vec::with_capacity(tests.len());
+    let mut run: Vec<Box<str>> = Vec::new();
+    for test in tests {
+        match test {
+            ValueTest::Str(StrMatch::Exact {
+                needle,
+                cased: false,
+            }) => run.push(needle),
+            other => {
+                flush_exact(&mut run, &mut merged);
+                merged.push(other);
+            }
+        }
+    }
+    flush_exact(&mut run, &mut merged);
+    merged
+}
+
+fn flush_exact(run: &mut Vec<Box<str>>, out: &mut Vec<ValueTest>) {
+    if run.len() >= EXACT_SET_MIN {
+        let set = run.drain(..).collect();
+        out.push(ValueTest::Str(StrMatch::ExactSet(Box::new(set))));
+    } else {
+        out.extend(run.drain(..).map(|needle| {
+            ValueTest::Str(StrMatch::Exact {
+                needle,
+                cased: false,
+            })
+        }));
+    }
+}
+
+/// A compiled regex and the literals every match of it contains, tested first.
+#[derive(Debug, Clone)]
+pub(crate) struct RegexMatch {
+    regex: Regex,
+    required: Box<[Finder<'static>]>,
+}
+
+impl RegexMatch {
+    /// Wraps `regex`, compiled from its source with `case_insensitive` as the builder's flag.
+    pub(crate) fn new(regex: Regex, case_insensitive: bool) -> RegexMatch {
+        let required = prefilter::required_literals(regex.as_str(), case_insensitive);
+        RegexMatch {
+            regex,
+            required: required.into(),
+        }
+    }
+
+    fn is_match(&self, hay: &str) -> bool {
+        prefilter::admits(&self.required, hay) && self.regex.is_match(hay)
+    }
 }
 
 impl StrMatch {
@@ -89,7 +157,9 @@ impl StrMatch {
             return Ok(StrMatch::Any);
         }
         let Some(text) = literal_text(inner) else {
-            return glob_regex(&toks, cased).map(StrMatch::Regex);
+            // The flags are inline in the source (`(?si)`).
+            return glob_regex(&toks, cased)
+                .map(|r| StrMatch::Regex(Box::new(RegexMatch::new(r, false))));
         };
         let needle: Box<str> = if cased {
             text.into()
@@ -131,7 +201,42 @@ impl StrMatch {
                 cased: true,
             } => finder.find(hay.as_bytes()).is_some(),
             StrMatch::Contains { finder, .. } => text::contains_folded(hay, finder),
+            StrMatch::ExactSet(set) => set.contains(&*fold(hay)),
             StrMatch::Regex(regex) => regex.is_match(hay),
+        }
+    }
+
+    /// [`StrMatch::is_match`] on the text of the event value at address `key`, lower-casing it
+    /// through `memo` for a case-insensitive `contains`: the rules that search one value (a
+    /// user agent) then share one lower-cased copy.
+    pub(crate) fn is_match_in(&self, hay: &str, key: usize, memo: &mut Memo) -> bool {
+        match self {
+            StrMatch::Contains {
+                finder,
+                cased: false,
+            } => {
+                // An ASCII value shorter than the needle cannot hold it.
+                if hay.len() < finder.needle().len() && hay.is_ascii() {
+                    return false;
+                }
+                finder.find(memo.folded(key, hay).as_bytes()).is_some()
+            }
+            StrMatch::ExactSet(set) => set.contains(memo.folded(key, hay)),
+            _ => self.is_match(hay),
+        }
+    }
+
+    /// Whether this matcher is a plain equality (one value or a set), which never looks
+    /// inside an object.
+    pub(crate) fn is_equality(&self) -> bool {
+        matches!(self, StrMatch::Exact { .. } | StrMatch::ExactSet(_))
+    }
+
+    /// The values of a merged set of plain values (for index hints).
+    pub(crate) fn exact_set(&self) -> Option<&FxHashSet<Box<str>>> {
+        match self {
+            StrMatch::ExactSet(set) => Some(set),
+            _ => None,
         }
     }
 
@@ -150,6 +255,17 @@ impl StrMatch {
             _ => None,
         }
     }
+}
+
+/// `hay` lower-cased as [`crate::memo::Memo`] does it, borrowed when it already is.
+fn fold(hay: &str) -> std::borrow::Cow<'_, str> {
+    if !hay.is_ascii() {
+        return hay.to_lowercase().into();
+    }
+    if hay.bytes().any(|b| b.is_ascii_uppercase()) {
+        return hay.to_ascii_lowercase().into();
+    }
+    hay.into()
 }
 
 fn collapse_stars(toks: &[Tok]) -> Vec<Tok> {

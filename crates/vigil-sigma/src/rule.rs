@@ -9,6 +9,7 @@ use crate::eval::{Node, SigmaEvent};
 use crate::hints::{self, IndexHint};
 use crate::logsource::Logsource;
 use crate::matcher::{Collector, Discard};
+use crate::memo::{EventMemo, Memo};
 use crate::ruletest::RuleTest;
 
 /// A Sigma detection rule, compiled once and evaluated against many events.
@@ -83,13 +84,20 @@ impl Rule {
     /// bare JSON value, or any `dyn FieldLookup` (keyword selections need the whole record
     /// and never match through a bare `FieldLookup`).
     pub fn matches<E: SigmaEvent + ?Sized>(&self, event: &E) -> bool {
-        self.root.eval(event, &mut Discard)
+        self.root.eval(event, &mut Discard, &mut Memo::new())
+    }
+
+    /// [`Rule::matches`] for an event that many rules are evaluated on: they share the work
+    /// kept in `memo` (a value lower-cased once for all their case-insensitive searches).
+    pub fn matches_in<E: SigmaEvent + ?Sized>(&self, memo: &mut EventMemo<'_, E>) -> bool {
+        let (event, memo) = memo.parts();
+        self.root.eval(event, &mut Discard, memo)
     }
 
     /// Evaluates again, collecting what explains a match; call it for matched events.
     pub fn explain<E: SigmaEvent + ?Sized>(&self, event: &E) -> Explanation {
         let mut explanation = Explanation::default();
-        if !self.root.eval(event, &mut explanation) {
+        if !self.root.eval(event, &mut explanation, &mut Memo::new()) {
             explanation.intel_hits.clear();
         }
         explanation

@@ -10,6 +10,7 @@ use crate::eval::{FieldCheck, FieldTest, KeywordTest, Node};
 use crate::matcher::ValueTest;
 use crate::modifier::{MatchKind, Modifiers};
 use crate::options::LoadOptions;
+use crate::pattern;
 use crate::value;
 use crate::yaml::{self, Scalar};
 
@@ -169,7 +170,8 @@ fn value_check(
     if mods.all && groups.len() > 1 && !mods.neq {
         return Ok(FieldCheck::All(groups.into()));
     }
-    let flat: Box<[ValueTest]> = groups.into_iter().flat_map(|g| g.into_vec()).collect();
+    let flat = pattern::merge_exact(groups.into_iter().flat_map(|g| g.into_vec()).collect());
+    let flat = flat.into_boxed_slice();
     Ok(if mods.neq {
         FieldCheck::NoneOf(flat)
     } else {

@@ -7,7 +7,7 @@ use base64::Engine;
 use crate::matcher::{Cidr, IntelList, ValueTest};
 use crate::modifier::{MatchKind, Modifiers, NumOp, Transform};
 use crate::options::LoadOptions;
-use crate::pattern::{literal, literal_text, tokenize, StrMatch, Tok};
+use crate::pattern::{literal, literal_text, tokenize, RegexMatch, StrMatch, Tok};
 use crate::placeholder;
 use crate::yaml::Scalar;
 
@@ -64,7 +64,10 @@ fn compile_text(
         MatchKind::Equals | MatchKind::Contains | MatchKind::StartsWith | MatchKind::EndsWith => {
             strings(text, is_pattern, mods)
         }
-        MatchKind::Regex => regex(text, mods).map(|r| vec![ValueTest::Str(StrMatch::Regex(r))]),
+        MatchKind::Regex => regex(text, mods).map(|r| {
+            let regex = RegexMatch::new(r, mods.re_insensitive);
+            vec![ValueTest::Str(StrMatch::Regex(Box::new(regex)))]
+        }),
         MatchKind::Cidr => Ok(vec![ValueTest::Cidr(Cidr::parse(text)?)]),
         MatchKind::Compare(op) => Ok(vec![ValueTest::Number(op, number(text)?)]),
         MatchKind::Intel => intel(text, options).map(|list| vec![ValueTest::Intel(list)]),

@@ -233,3 +233,29 @@ fn hints_are_sound_on_the_sigmahq_rules() {
         "only {matched_rules} rules matched a generated event"
     );
 }
+
+/// Regression guard: a long list of plain values is matched through one set, and its index
+/// hint still names every value.
+#[test]
+fn a_long_value_list_keeps_every_value_in_its_hint() {
+    let r = common::rule(
+        "sel:\n    eventSource: [IAM.amazonaws.com, sts.amazonaws.com, s3.amazonaws.com, kms.amazonaws.com, ec2.amazonaws.com]\ncondition: sel",
+    );
+    let hints = r.index_hints();
+    assert_eq!(hints.len(), 1);
+    assert_eq!(
+        hints[0].values,
+        vec![
+            "ec2.amazonaws.com",
+            "iam.amazonaws.com",
+            "kms.amazonaws.com",
+            "s3.amazonaws.com",
+            "sts.amazonaws.com"
+        ]
+    );
+    assert!(common::hits(&r, r#"{"eventSource":"Iam.AmazonAWS.com"}"#));
+    assert!(!common::hits(
+        &r,
+        r#"{"eventSource":"lambda.amazonaws.com"}"#
+    ));
+}

@@ -49,7 +49,19 @@ pub fn load_bad(detection: &str) -> LoadReport {
     load_str(&rule_yaml(detection), "bad.yml", &LoadOptions::default())
 }
 
-/// Whether `rule` matches the CloudTrail event `json`.
+/// Whether `rule` matches the CloudTrail event `json`, checking that evaluation through an
+/// [`vigil_sigma::EventMemo`] (as the engine does it) agrees.
 pub fn hits(rule: &Rule, json: &str) -> bool {
-    rule.matches(&event(json))
+    let event = event(json);
+    let alone = rule.matches(&event);
+    let keyed = vigil_event::KeyedEvent::new(&event);
+    let mut memo = vigil_sigma::EventMemo::new(&keyed);
+    assert_eq!(
+        rule.matches_in(&mut memo),
+        alone,
+        "evaluation through a memo disagrees on {json}"
+    );
+    // A second rule evaluation on the same memo answers from what the first remembered.
+    assert_eq!(rule.matches_in(&mut memo), alone, "memo reuse on {json}");
+    alone
 }
