@@ -80,7 +80,9 @@ impl CorrelationSet {
         self.evaluate_all_spilled(observations, Vec::new()).0
     }
 
-    /// Evaluates observations that come in evaluation order (see [`evaluation_order`]).
+    /// Evaluates observations that come in evaluation order (see [`evaluation_order`]), or
+    /// in an order that differs from it only in the order of groups among themselves (each
+    /// group's observations together; see `order::sort_for_evaluation`).
     pub(crate) fn evaluate_sorted(
         &self,
         ranks: &[usize],
@@ -181,36 +183,25 @@ fn evaluate_correlation(
             && (!counts_values || keyed.entry.value.is_some())
     };
     let mut hits = Vec::new();
-    let mut current: Option<(Group, Window)> = None;
+    let mut window = Window::new(index, correlation);
+    let mut current: Option<Group> = None;
     for Keyed { group, entry } in entries.filter(usable) {
         if current
             .as_ref()
-            .is_none_or(|(open, _)| compare_groups(open, &group) != Ordering::Equal)
+            .is_none_or(|open| compare_groups(open, &group) != Ordering::Equal)
         {
-            if let Some((_, window)) = current.take() {
-                hits.extend(window.finish());
+            if current.is_some() {
+                window.finish(&mut hits);
             }
-            let named = group_pairs(correlation, &group);
-            current = Some((group, Window::new(index, correlation, named)));
+            window.start(Arc::clone(&group));
+            current = Some(group);
         }
-        if let Some((_, window)) = current.as_mut() {
-            window.push(entry);
-        }
+        window.push(entry);
     }
-    if let Some((_, window)) = current {
-        hits.extend(window.finish());
+    if current.is_some() {
+        window.finish(&mut hits);
     }
     hits
-}
-
-fn group_pairs(correlation: &Compiled, values: &[Text]) -> Vec<(String, String)> {
-    correlation
-        .rule
-        .group_by
-        .iter()
-        .zip(values)
-        .map(|(name, value)| (name.clone(), value.to_string()))
-        .collect()
 }
 
 #[cfg(test)]

@@ -71,6 +71,7 @@ mod evaluate;
 mod hit;
 mod legacy;
 mod observe;
+mod order;
 mod resolve;
 mod set;
 mod spill;

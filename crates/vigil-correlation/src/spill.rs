@@ -13,6 +13,7 @@ use std::sync::Arc;
 use vigil_event::Origin;
 
 use crate::observe::{Interner, Text};
+use crate::order::sort_for_evaluation;
 use crate::{CorrelationSet, Observation};
 
 /// Observations written to a temporary file, in evaluation order.
@@ -97,13 +98,16 @@ impl CorrelationSet {
         runs: Vec<SpilledRun>,
     ) -> (Vec<CorrelationHit>, Vec<SpillError>) {
         let ranks = self.ranks();
-        observations.sort_unstable_by(|a, b| crate::evaluate::evaluation_order(&ranks, a, b));
         if runs.is_empty() {
+            // Alone, the observations need each group together, not groups in content order.
+            sort_for_evaluation(&ranks, &mut observations);
             return (
                 self.evaluate_sorted(&ranks, observations.into_iter()),
                 Vec::new(),
             );
         }
+        // Merged with runs, they must be in the runs' order.
+        observations.sort_unstable_by(|a, b| crate::evaluate::evaluation_order(&ranks, a, b));
         let mut merge = Merge::new(&ranks, observations, runs);
         let hits = self.evaluate_sorted(&ranks, std::iter::from_fn(|| merge.next()));
         (hits, merge.errors)

@@ -14,13 +14,15 @@
 //!   1h" thus fires for a group seen 1 or 2 times in the hour after its first event; a group
 //!   never seen has no window and never fires.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use vigil_event::Origin;
 
 use crate::compiled::Compiled;
-use crate::observe::Text;
+use crate::observe::{Group, Text};
 use crate::{CorrelationHit, CorrelationKind};
 
 /// One observation inside a window (the group is the window's).
@@ -47,18 +49,20 @@ impl Entry {
 struct OpenHit {
     hit: CorrelationHit,
     until_ms: i64,
-    values: HashSet<Text>,
+    values: FxHashSet<Text>,
     members: Vec<bool>,
 }
 
-/// The state of one (correlation, group).
+/// The state of one (correlation, group). One window is reused for the groups of a
+/// correlation in turn ([`Window::start`]), keeping its allocations.
 pub(crate) struct Window<'a> {
     correlation: usize,
     spec: &'a Compiled,
-    group: Vec<(String, String)>,
+    /// The group-by values; named (`(field, value)` pairs) only when a hit is made.
+    group: Group,
     entries: VecDeque<Entry>,
     /// value_count: entries per distinct value in the window.
-    values: HashMap<Text, u32>,
+    values: FxHashMap<Text, u32>,
     /// Entries per member in the window.
     seen: Vec<u32>,
     /// temporal_ordered: per member k, the latest start time of an in-order run through
@@ -71,18 +75,14 @@ pub(crate) struct Window<'a> {
 }
 
 impl<'a> Window<'a> {
-    pub(crate) fn new(
-        correlation: usize,
-        spec: &'a Compiled,
-        group: Vec<(String, String)>,
-    ) -> Self {
+    pub(crate) fn new(correlation: usize, spec: &'a Compiled) -> Self {
         let members = spec.members.len();
         Window {
             correlation,
             spec,
-            group,
+            group: Group::from(Vec::new()),
             entries: VecDeque::new(),
-            values: HashMap::new(),
+            values: FxHashMap::default(),
             seen: vec![0; members],
             chain: vec![None; members],
             start_ms: None,
@@ -100,11 +100,20 @@ impl<'a> Window<'a> {
         }
     }
 
-    /// Ends the input: emits the open hit or closes the tumbling window.
-    pub(crate) fn finish(mut self) -> Vec<CorrelationHit> {
+    /// Starts the window of `group`, empty (after [`Window::finish`] of the previous one).
+    pub(crate) fn start(&mut self, group: Group) {
+        self.group = group;
+        self.clear();
+        self.start_ms = None;
+        self.open = None;
+    }
+
+    /// Ends the group's input: emits the open hit or closes the tumbling window, and moves
+    /// the group's hits to `hits`.
+    pub(crate) fn finish(&mut self, hits: &mut Vec<CorrelationHit>) {
         self.emit_open();
         self.close();
-        self.hits
+        hits.append(&mut self.hits);
     }
 
     fn timespan(&self) -> i64 {
@@ -244,7 +253,10 @@ impl<'a> Window<'a> {
 
     fn clear(&mut self) {
         self.entries.clear();
-        self.values.clear();
+        // Clearing a map resets all its capacity; the window is reused for every group.
+        if !self.values.is_empty() {
+            self.values.clear();
+        }
         self.seen.iter_mut().for_each(|n| *n = 0);
         self.chain.iter_mut().for_each(|start| *start = None);
     }
@@ -256,7 +268,14 @@ impl<'a> Window<'a> {
             first_ms: self.entries.front().map_or(fired_ms, |e| e.time_ms),
             last_ms: self.entries.back().map_or(fired_ms, |e| e.time_ms),
             fired_ms,
-            group: self.group.clone(),
+            group: self
+                .spec
+                .rule
+                .group_by
+                .iter()
+                .zip(self.group.iter())
+                .map(|(name, value)| (name.clone(), value.to_string()))
+                .collect(),
             count: u64::try_from(self.entries.len()).unwrap_or(u64::MAX),
             distinct: None,
             contributing: Vec::new(),
