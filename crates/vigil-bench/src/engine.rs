@@ -28,6 +28,10 @@ pub struct EngineArgs {
     /// files); default as `vigil detect`.
     #[arg(long)]
     correlation_memory_mib: Option<usize>,
+    /// Memory for finding drafts, MiB (beyond it they are spilled to temporary files);
+    /// default as `vigil detect`.
+    #[arg(long)]
+    finding_memory_mib: Option<usize>,
     /// Also time the sonic-rs floor (gunzip + full parse) over the `.json.gz` files of the
     /// first path on the same threads, just before, and print the ratio: a figure that holds
     /// on a machine other work is slowing down.
@@ -90,6 +94,9 @@ pub fn run(args: &EngineArgs) -> Result<()> {
         correlation_memory_bytes: args
             .correlation_memory_mib
             .map_or(defaults.correlation_memory_bytes, |mib| mib << 20),
+        finding_memory_bytes: args
+            .finding_memory_mib
+            .map_or(defaults.finding_memory_bytes, |mib| mib << 20),
         ..defaults
     };
     let detection = detect(
@@ -105,19 +112,27 @@ pub fn run(args: &EngineArgs) -> Result<()> {
         let file =
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
         let mut out = std::io::BufWriter::new(file);
-        let findings: Vec<vigil_findings::Finding> = detection.findings().cloned().collect();
-        vigil_findings::write_findings(vigil_findings::Format::Jsonl, &findings, &mut out)
+        // One line per finding, written where it is (a copy of every finding would double
+        // the peak memory this run reports).
+        for finding in detection.findings() {
+            vigil_findings::write_findings(
+                vigil_findings::Format::Jsonl,
+                std::slice::from_ref(finding),
+                &mut out,
+            )
             .context("writing findings")?;
+        }
         out.flush().context("writing findings")?;
     }
     let totals = &detection.totals;
     eprintln!(
         "rules {} (load {loaded:.2}s); records {}; matches {}; observations spilled {}; \
-         findings {}; detect {:.2}s ({:.0} records/s); total {:.2}s; peak RSS {} KiB",
+         drafts spilled {}; findings {}; detect {:.2}s ({:.0} records/s); total {:.2}s; peak RSS {} KiB",
         set.len(),
         totals.records_read,
         totals.matches,
         totals.spilled_observations,
+        totals.spilled_drafts,
         detection.findings.len(),
         detected - loaded,
         totals.records_read as f64 / (detected - loaded).max(1e-9),

@@ -2,6 +2,7 @@
 //! in any order with the same result, and turned into a [`vigil_findings::Finding`] at the end.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use vigil_event::{Common, Event, LogSource, Origin};
 
@@ -11,13 +12,14 @@ use crate::ruleset::LoadedRule;
 /// result does not depend on the order files were read in).
 pub const MAX_LISTED: usize = 20;
 
-/// One evidence record kept with a finding.
+/// One evidence record kept with a finding. The text is shared: an event that several
+/// drafts keep as evidence is serialised and held once (see [`SampleCache`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampleRecord {
     pub time_ms: Option<i64>,
     pub origin: Origin,
     pub source: LogSource,
-    pub json: Box<str>,
+    pub json: Arc<str>,
 }
 
 impl SampleRecord {
@@ -27,12 +29,41 @@ impl SampleRecord {
             time_ms: event.time_ms,
             origin: event.origin.clone(),
             source: event.source,
-            json: event.record_json().into_boxed_str(),
+            json: event.record_json().into(),
         })
+    }
+
+    fn is_of(&self, event: &Event) -> bool {
+        self.origin == event.origin && self.time_ms == event.time_ms && self.source == event.source
     }
 
     fn order_key(&self) -> (i64, &Origin) {
         (self.time_ms.unwrap_or(i64::MIN), &self.origin)
+    }
+}
+
+/// The evidence record of the event being folded, made once for all the drafts that keep
+/// it: an event matching several rules (11 on average under the flood stress set) would
+/// otherwise be serialised, and held, once per draft.
+#[derive(Debug, Default)]
+pub struct SampleCache {
+    last: Option<SampleRecord>,
+    /// Bytes of record text made so far (for the drafts' memory estimate).
+    pub made_bytes: usize,
+}
+
+impl SampleCache {
+    /// The sample of `event`, made on the first call for it.
+    pub fn sample_of(&mut self, event: &Event) -> Option<SampleRecord> {
+        match &self.last {
+            Some(last) if last.is_of(event) => Some(last.clone()),
+            _ => {
+                let sample = SampleRecord::of(event)?;
+                self.made_bytes += sample.json.len();
+                self.last = Some(sample.clone());
+                Some(sample)
+            }
+        }
     }
 }
 
@@ -61,7 +92,7 @@ pub struct FindingDraft {
     pub first_ms: i64,
     pub last_ms: i64,
     pub count: u64,
-    earliest: (i64, Origin),
+    pub(crate) earliest: (i64, Origin),
     pub subject: Subject,
     pub resources: BTreeSet<String>,
     pub source_ips: BTreeSet<String>,
@@ -81,6 +112,27 @@ impl FindingDraft {
         window_start_ms: i64,
         sample_limit: usize,
     ) -> Self {
+        Self::new_sharing(
+            rule,
+            event,
+            common,
+            dedup_key,
+            window_start_ms,
+            sample_limit,
+            &mut SampleCache::default(),
+        )
+    }
+
+    /// Like [`FindingDraft::new`], taking the event's sample from `cache`.
+    pub fn new_sharing(
+        rule: &LoadedRule,
+        event: &Event,
+        common: &Common<'_>,
+        dedup_key: String,
+        window_start_ms: i64,
+        sample_limit: usize,
+        cache: &mut SampleCache,
+    ) -> Self {
         let time = event.time_ms.unwrap_or(0);
         let mut draft = FindingDraft {
             dedup_key,
@@ -97,7 +149,7 @@ impl FindingDraft {
             samples: Vec::new(),
             contributions: Vec::new(),
         };
-        draft.add_event(rule, event, common, sample_limit);
+        draft.add_event_sharing(rule, event, common, sample_limit, cache);
         draft
     }
 
@@ -109,6 +161,21 @@ impl FindingDraft {
         common: &Common<'_>,
         sample_limit: usize,
     ) {
+        let mut cache = SampleCache::default();
+        self.add_event_sharing(rule, event, common, sample_limit, &mut cache);
+    }
+
+    /// Like [`FindingDraft::add_event`], taking the event's sample from `cache`. Returns
+    /// about how many bytes the draft grew by (its new sample's text is counted by `cache`).
+    pub fn add_event_sharing(
+        &mut self,
+        rule: &LoadedRule,
+        event: &Event,
+        common: &Common<'_>,
+        sample_limit: usize,
+        cache: &mut SampleCache,
+    ) -> usize {
+        let mut grown = 0;
         let time = event.time_ms.unwrap_or(0);
         self.count += 1;
         self.first_ms = self.first_ms.min(time);
@@ -123,21 +190,26 @@ impl FindingDraft {
             };
         }
         for resource in &common.resources {
-            add_str(&mut self.resources, resource);
+            grown += add_str(&mut self.resources, resource);
         }
         if let Some(ip) = common.source_ip {
-            add_str(&mut self.source_ips, ip);
+            grown += add_str(&mut self.source_ips, ip);
         }
         if rule.uses_lists {
             for hit in rule.rule.explain(event).intel_hits {
-                self.intel.insert((hit.field, hit.list, hit.entry));
+                let bytes = hit.field.len() + hit.list.len() + hit.entry.len() + 96;
+                if self.intel.insert((hit.field, hit.list, hit.entry)) {
+                    grown += bytes;
+                }
             }
         }
         if self.wants_sample(time, &event.origin, sample_limit) {
-            if let Some(sample) = SampleRecord::of(event) {
+            if let Some(sample) = cache.sample_of(event) {
                 self.push_sample(sample, sample_limit);
+                grown += SAMPLE_BYTES;
             }
         }
+        grown
     }
 
     fn wants_sample(&self, time: i64, origin: &Origin, limit: usize) -> bool {
@@ -190,9 +262,34 @@ impl FindingDraft {
         }
     }
 
+    /// About how many bytes of memory the draft holds (a sample shared by several drafts
+    /// counts a share in each).
+    pub fn approx_bytes(&self) -> usize {
+        let texts =
+            |set: &BTreeSet<String>| set.iter().map(|t| t.len() + LISTED_BYTES).sum::<usize>();
+        let samples: usize = self
+            .samples
+            .iter()
+            .map(|s| SAMPLE_BYTES + s.json.len() / Arc::strong_count(&s.json).max(1))
+            .sum();
+        let intel: usize = self
+            .intel
+            .iter()
+            .map(|(a, b, c)| a.len() + b.len() + c.len() + 96)
+            .sum();
+        std::mem::size_of::<Self>()
+            + self.dedup_key.len()
+            + texts(&self.resources)
+            + texts(&self.source_ips)
+            + samples
+            + intel
+            + self.contributions.len() * std::mem::size_of::<Contribution>()
+    }
+
     /// Credits one match at `time` to input `input` (a worker reads files one after the other,
     /// so the input is nearly always the last one credited).
-    pub fn credit(&mut self, input: usize, time: i64) {
+    /// Returns the bytes added (a new contribution's).
+    pub fn credit(&mut self, input: usize, time: i64) -> usize {
         let found = match self.contributions.last_mut() {
             Some(last) if last.input == input => Some(last),
             _ => self.contributions.iter_mut().find(|c| c.input == input),
@@ -202,30 +299,41 @@ impl FindingDraft {
                 contribution.count += 1;
                 contribution.first_ms = contribution.first_ms.min(time);
                 contribution.last_ms = contribution.last_ms.max(time);
+                0
             }
-            None => self.contributions.push(Contribution {
-                input,
-                count: 1,
-                first_ms: time,
-                last_ms: time,
-            }),
+            None => {
+                self.contributions.push(Contribution {
+                    input,
+                    count: 1,
+                    first_ms: time,
+                    last_ms: time,
+                });
+                std::mem::size_of::<Contribution>()
+            }
         }
     }
 }
 
+/// What a kept sample costs a draft besides the (shared) record text.
+const SAMPLE_BYTES: usize = 64;
+
+/// What a listed string costs besides its text.
+const LISTED_BYTES: usize = 48;
+
 /// Adds `item` to a bounded set without allocating when it is already there or would be
-/// dropped at once (the hot path of a burst).
-fn add_str(set: &mut BTreeSet<String>, item: &str) {
+/// dropped at once (the hot path of a burst). Returns the bytes added (0 if none).
+fn add_str(set: &mut BTreeSet<String>, item: &str) -> usize {
     if set.contains(item) {
-        return;
+        return 0;
     }
     if set.len() >= MAX_LISTED && set.last().is_some_and(|last| item >= last.as_str()) {
-        return;
+        return 0;
     }
     set.insert(item.to_string());
     if set.len() > MAX_LISTED {
         set.pop_last();
     }
+    item.len() + LISTED_BYTES
 }
 
 fn add_bounded<T: Ord, S: Into<T>>(set: &mut BTreeSet<T>, items: impl IntoIterator<Item = S>) {

@@ -23,6 +23,7 @@
 mod baseline;
 mod correlate;
 mod draft;
+mod draft_spill;
 mod enrich;
 pub mod index;
 mod meta;
@@ -40,5 +41,7 @@ pub use meta::{parse_duration_ms, FirstSeen, RuleMeta};
 pub use output::{Detection, Totals, DERIVED_INPUT};
 pub use problem::RuleProblem;
 pub use ruleset::{rule_key, LoadedRule, RuleSet, RuleSetOptions};
-pub use run::{detect, DetectOptions, Progress, DEFAULT_CORRELATION_MEMORY_BYTES};
+pub use run::{
+    detect, DetectOptions, Progress, DEFAULT_CORRELATION_MEMORY_BYTES, DEFAULT_FINDING_MEMORY_BYTES,
+};
 pub use table::DEFAULT_KEYS_PER_WINDOW;

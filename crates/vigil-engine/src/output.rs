@@ -5,6 +5,7 @@ use vigil_findings::{Finding, IntelMatch, RuleKind, Sample, Severity, Status};
 use vigil_input::{FileReport, Input, Reject};
 
 use crate::draft::{Contribution, FindingDraft, SampleRecord};
+use crate::draft_spill::DraftMerge;
 use crate::ruleset::{LoadedRule, RuleSet};
 use crate::table::DraftTable;
 
@@ -24,6 +25,8 @@ pub struct Totals {
     pub matches: u64,
     /// Correlation observations spilled to temporary files (beyond the memory budget).
     pub spilled_observations: u64,
+    /// Finding drafts spilled to temporary files (beyond the memory budget).
+    pub spilled_drafts: u64,
 }
 
 impl Totals {
@@ -37,6 +40,7 @@ impl Totals {
             rejected: reports.iter().map(|r| r.rejected).sum(),
             matches,
             spilled_observations: 0,
+            spilled_drafts: 0,
         }
     }
 }
@@ -56,6 +60,9 @@ pub struct Detection {
     /// Correlation observations that could not be read back from their temporary file (the
     /// run still completes; hits of the lost observations may be missing).
     pub correlation_errors: Vec<String>,
+    /// Finding drafts that could not be read back from their temporary file (the run still
+    /// completes; the findings of the lost drafts may be missing or short).
+    pub draft_errors: Vec<String>,
 }
 
 impl Detection {
@@ -65,18 +72,34 @@ impl Detection {
     }
 }
 
+/// The findings of standalone rules, and the errors of reading spilled drafts back.
 pub(crate) fn standalone_findings(
     set: &RuleSet,
     table: DraftTable,
     keys_per_window: usize,
-) -> Vec<(Finding, Vec<Contribution>)> {
-    table
-        .into_drafts()
-        .filter_map(|(index, draft, overflow)| {
-            let rule = set.rules.get(index as usize)?;
-            Some(finding_from_draft(rule, draft, overflow, keys_per_window))
-        })
-        .collect()
+    samples: usize,
+) -> (Vec<(Finding, Vec<Contribution>)>, Vec<String>) {
+    if table.runs.is_empty() {
+        let findings = table
+            .into_drafts()
+            .filter_map(|(index, draft, overflow)| {
+                let rule = set.rules.get(index as usize)?;
+                Some(finding_from_draft(rule, draft, overflow, keys_per_window))
+            })
+            .collect();
+        return (findings, Vec::new());
+    }
+    let (memory, runs) = table.into_sorted();
+    let mut findings = Vec::new();
+    let errors = DraftMerge::new(memory, runs, samples).for_each_final(
+        keys_per_window,
+        |index, draft, overflow| {
+            if let Some(rule) = set.rules.get(index as usize) {
+                findings.push(finding_from_draft(rule, draft, overflow, keys_per_window));
+            }
+        },
+    );
+    (findings, errors.iter().map(ToString::to_string).collect())
 }
 
 /// The dedup key of the finding that holds a flooding rule's matches beyond the first keys.

@@ -31,10 +31,18 @@ pub struct DetectOptions {
     /// observations and spills them to an anonymous temporary file; evaluation merges them
     /// back (same hits), so memory does not grow with the input.
     pub correlation_memory_bytes: usize,
+    /// Memory for finding drafts (each with its evidence records), over all threads. Beyond
+    /// it, a worker sorts its drafts and spills them to an anonymous temporary file; the
+    /// findings are built while merging them back (same findings), so memory does not grow
+    /// with the number of findings while they are aggregated.
+    pub finding_memory_bytes: usize,
 }
 
 /// Default memory for correlation observations (see `DetectOptions::correlation_memory_bytes`).
 pub const DEFAULT_CORRELATION_MEMORY_BYTES: usize = 64 << 20;
+
+/// Default memory for finding drafts (see `DetectOptions::finding_memory_bytes`).
+pub const DEFAULT_FINDING_MEMORY_BYTES: usize = 64 << 20;
 
 impl Default for DetectOptions {
     fn default() -> Self {
@@ -45,6 +53,7 @@ impl Default for DetectOptions {
             train_until_ms: None,
             keys_per_window: crate::table::DEFAULT_KEYS_PER_WINDOW,
             correlation_memory_bytes: DEFAULT_CORRELATION_MEMORY_BYTES,
+            finding_memory_bytes: DEFAULT_FINDING_MEMORY_BYTES,
         }
     }
 }
@@ -75,7 +84,9 @@ fn evaluate_files(
     progress: &Progress,
 ) -> (Partial, Vec<Option<FileReport>>) {
     let next = AtomicUsize::new(0);
-    let merged = Mutex::new(Partial::default());
+    let mut first = Partial::default();
+    first.drafts.budget_bytes = options.finding_memory_bytes;
+    let merged = Mutex::new(first);
     let reports = Mutex::new(vec![None; inputs.len()]);
     let threads = options.threads.clamp(1, inputs.len().max(1));
     std::thread::scope(|scope| {
@@ -87,6 +98,7 @@ fn evaluate_files(
                     FileWorker::new(set, options.samples_per_finding, options.keys_per_window);
                 worker.observation_budget =
                     observation_budget(options.correlation_memory_bytes, threads);
+                worker.partial.drafts.budget_bytes = options.finding_memory_bytes / threads;
                 loop {
                     let at = next.fetch_add(1, Ordering::Relaxed);
                     let Some(input) = inputs.get(at) else { break };
@@ -131,13 +143,12 @@ fn finish(
     mut merged: Partial,
     reports: Vec<Option<FileReport>>,
 ) -> Detection {
-    let mut findings = output::standalone_findings(
-        set,
-        std::mem::take(&mut merged.drafts),
-        options.keys_per_window,
-    );
+    // Correlations first: their evaluation (the observations, the evidence read back) is the
+    // largest transient memory of this stage, and the drafts are smaller than the findings
+    // they become (a draft shares its evidence records with the other drafts of an event; a
+    // finding holds its own copies).
     let spilled_observations = merged.spilled.iter().map(|run| run.len()).sum();
-    let (correlation_findings, spill_errors) = correlate::correlation_findings(
+    let (mut findings, spill_errors) = correlate::correlation_findings(
         set,
         std::mem::take(&mut merged.observations),
         std::mem::take(&mut merged.spilled),
@@ -145,11 +156,19 @@ fn finish(
         inputs,
         options,
     );
-    findings.extend(correlation_findings);
+    merged.correlation_samples = Default::default();
     let first_seen = std::mem::take(&mut merged.first_seen);
     let (baseline_findings, baseline_errors) =
         baseline::first_seen_findings(set, first_seen, options.train_until_ms, baselines);
     findings.extend(baseline_findings);
+    let spilled_drafts = merged.drafts.runs.iter().map(|run| run.len()).sum();
+    let (standalone, draft_errors) = output::standalone_findings(
+        set,
+        std::mem::take(&mut merged.drafts),
+        options.keys_per_window,
+        options.samples_per_finding,
+    );
+    findings.extend(standalone);
     output::sort_findings(&mut findings);
     merged
         .rejects
@@ -157,6 +176,7 @@ fn finish(
     let reports: Vec<FileReport> = reports.into_iter().flatten().collect();
     let totals = Totals {
         spilled_observations,
+        spilled_drafts,
         ..Totals::of(&reports, merged.evaluated, merged.matches)
     };
     Detection {
@@ -167,6 +187,7 @@ fn finish(
         totals,
         baseline_errors,
         correlation_errors: spill_errors.iter().map(ToString::to_string).collect(),
+        draft_errors,
     }
 }
 
@@ -176,6 +197,18 @@ mod tests {
     use crate::ruleset::RuleSetOptions;
 
     fn run(correlation_memory_bytes: usize, threads: usize) -> Detection {
+        run_with(
+            correlation_memory_bytes,
+            DEFAULT_FINDING_MEMORY_BYTES,
+            threads,
+        )
+    }
+
+    fn run_with(
+        correlation_memory_bytes: usize,
+        finding_memory_bytes: usize,
+        threads: usize,
+    ) -> Detection {
         let set = RuleSet::load(&RuleSetOptions {
             builtin: true,
             ..RuleSetOptions::default()
@@ -185,6 +218,7 @@ mod tests {
         let options = DetectOptions {
             threads,
             correlation_memory_bytes,
+            finding_memory_bytes,
             ..DetectOptions::default()
         };
         let mut baselines = crate::MemoryBaselines::default();
@@ -223,6 +257,25 @@ mod tests {
                 "a budget of nothing spills"
             );
             assert!(spilled.correlation_errors.is_empty());
+            assert_eq!(findings_json(&spilled), findings_json(&in_memory));
+        }
+    }
+
+    #[test]
+    fn spilling_finding_drafts_gives_the_same_findings() {
+        let in_memory = run(DEFAULT_CORRELATION_MEMORY_BYTES, 1);
+        assert_eq!(in_memory.totals.spilled_drafts, 0);
+        assert!(
+            in_memory.findings.len() >= 5,
+            "the example incident has findings"
+        );
+        for threads in [1, 2] {
+            let spilled = run_with(DEFAULT_CORRELATION_MEMORY_BYTES, 0, threads);
+            assert!(
+                spilled.totals.spilled_drafts > 0,
+                "a budget of nothing spills"
+            );
+            assert!(spilled.draft_errors.is_empty());
             assert_eq!(findings_json(&spilled), findings_json(&in_memory));
         }
     }

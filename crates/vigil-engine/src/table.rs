@@ -10,7 +10,8 @@
 use rustc_hash::FxHashMap;
 use vigil_event::{Common, Event};
 
-use crate::draft::FindingDraft;
+use crate::draft::{FindingDraft, SampleCache};
+use crate::draft_spill::{write_run, DraftRun, DraftSlot};
 use crate::ruleset::LoadedRule;
 
 /// Default number of dedup keys of one rule in one window that get a finding of their own.
@@ -26,11 +27,43 @@ pub struct WindowDrafts {
     largest: Option<(u64, Box<str>)>,
 }
 
-/// Drafts by (rule index, window start).
-#[derive(Debug, Default)]
+/// Drafts by (rule index, window start), in memory up to a budget and beyond it in sorted
+/// runs on disk (see `draft_spill.rs`).
+#[derive(Debug)]
 pub struct DraftTable {
     pub windows: FxHashMap<(u32, i64), WindowDrafts>,
+    /// The sample of the last event folded, shared by all the drafts that keep it.
+    samples: SampleCache,
+    /// Memory the drafts in `windows` may take before they are spilled (`usize::MAX`: never).
+    pub budget_bytes: usize,
+    /// An estimate of the drafts' memory (counted exactly when it passes the budget).
+    approx_bytes: usize,
+    /// `samples.made_bytes` when last added to `approx_bytes`.
+    samples_counted: usize,
+    /// Drafts spilled to temporary files.
+    pub runs: Vec<DraftRun>,
 }
+
+impl Default for DraftTable {
+    fn default() -> Self {
+        DraftTable {
+            windows: FxHashMap::default(),
+            samples: SampleCache::default(),
+            budget_bytes: usize::MAX,
+            approx_bytes: 0,
+            samples_counted: 0,
+            runs: Vec::new(),
+        }
+    }
+}
+
+/// What a new draft costs besides its own fields: its key in the table and a table entry.
+fn new_draft_bytes(key: &str) -> usize {
+    key.len() + DRAFT_ENTRY_BYTES
+}
+
+/// What a table entry costs besides the draft and its key.
+const DRAFT_ENTRY_BYTES: usize = 64;
 
 /// FNV-1a: a hash that is the same in every build and on every machine, so the keys kept
 /// under the flood guard are too.
@@ -56,36 +89,148 @@ impl DraftTable {
         samples: usize,
     ) {
         let window = self.windows.entry((rule_index, window_start)).or_default();
+        let cache = &mut self.samples;
         let time = event.time_ms.unwrap_or(0);
         if let Some((_, draft)) = window.keyed.get_mut(key) {
-            draft.add_event(rule, event, common, samples);
-            draft.credit(input, time);
+            let grown = draft.add_event_sharing(rule, event, common, samples, cache)
+                + draft.credit(input, time);
+            self.note_growth(grown);
             return;
         }
         let hash = stable_hash(key);
         if window.keyed.len() >= cap && !window.ranks_below_largest(hash, key) {
             // The hot path of a flood: straight into the overflow, no draft of its own.
+            let mut grown = 0;
             match window.overflow.as_mut() {
-                Some(overflow) => overflow.add_event(rule, event, common, samples),
+                Some(overflow) => {
+                    grown += overflow.add_event_sharing(rule, event, common, samples, cache);
+                }
                 None => {
-                    let draft =
-                        FindingDraft::new(rule, event, common, key.into(), window_start, samples);
+                    let draft = FindingDraft::new_sharing(
+                        rule,
+                        event,
+                        common,
+                        key.into(),
+                        window_start,
+                        samples,
+                        cache,
+                    );
+                    grown += draft.approx_bytes();
                     window.overflow = Some(draft);
                 }
             }
             if let Some(overflow) = window.overflow.as_mut() {
-                overflow.credit(input, time);
+                grown += overflow.credit(input, time);
             }
+            self.note_growth(grown);
             return;
         }
-        let mut draft =
-            FindingDraft::new(rule, event, common, key.to_string(), window_start, samples);
+        let mut draft = FindingDraft::new_sharing(
+            rule,
+            event,
+            common,
+            key.to_string(),
+            window_start,
+            samples,
+            cache,
+        );
         draft.credit(input, time);
+        let grown = draft.approx_bytes() + new_draft_bytes(key);
         window.admit(key.into(), hash, draft, cap, samples);
+        self.note_growth(grown);
     }
 
-    /// Merges another table (a file's) into this one.
+    /// Adds `bytes` and the samples made since to the estimate; past the budget, counts the
+    /// drafts and spills them when they take more than three quarters of it (so that a count
+    /// near the budget does not repeat on every match).
+    fn note_growth(&mut self, bytes: usize) {
+        let made = self.samples.made_bytes - self.samples_counted;
+        self.samples_counted = self.samples.made_bytes;
+        self.approx_bytes += bytes + made;
+        if self.approx_bytes <= self.budget_bytes {
+            return;
+        }
+        self.approx_bytes = self.memory_bytes();
+        if self.approx_bytes > self.budget_bytes / 4 * 3 {
+            self.spill();
+        }
+    }
+
+    /// About how much memory the drafts in `windows` take.
+    pub fn memory_bytes(&self) -> usize {
+        self.windows
+            .values()
+            .flat_map(|w| w.keyed.values().map(|(_, d)| d).chain(&w.overflow))
+            .map(|d| d.approx_bytes() + DRAFT_ENTRY_BYTES)
+            .sum()
+    }
+
+    /// Writes the drafts in memory to a sorted run and empties the table. If that fails (no
+    /// temporary directory, disk full), they stay in memory and the budget doubles: the run
+    /// goes on.
+    pub fn spill(&mut self) {
+        let mut drafts = self.slots();
+        drafts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        match write_run(drafts.iter().map(|(slot, draft)| (slot, *draft))) {
+            Ok(run) => {
+                self.runs.push(run);
+                self.windows = FxHashMap::default();
+                self.approx_bytes = 0;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "Finding drafts not spilled; kept in memory");
+                self.budget_bytes = self.budget_bytes.saturating_mul(2);
+            }
+        }
+    }
+
+    /// Every draft in memory with its slot.
+    fn slots(&self) -> Vec<(DraftSlot, &FindingDraft)> {
+        let mut out = Vec::new();
+        for (&(rule, window_start), window) in &self.windows {
+            for (key, (hash, draft)) in &window.keyed {
+                let slot = DraftSlot {
+                    rule,
+                    window_start,
+                    overflow: false,
+                    hash: *hash,
+                    key: key.clone(),
+                };
+                out.push((slot, draft));
+            }
+            if let Some(draft) = &window.overflow {
+                out.push((overflow_slot(rule, window_start), draft));
+            }
+        }
+        out
+    }
+
+    /// The drafts in memory, sorted by slot, and the spilled runs.
+    pub fn into_sorted(self) -> (Vec<(DraftSlot, FindingDraft)>, Vec<DraftRun>) {
+        let mut drafts = Vec::new();
+        for ((rule, window_start), window) in self.windows {
+            for (key, (hash, draft)) in window.keyed {
+                let slot = DraftSlot {
+                    rule,
+                    window_start,
+                    overflow: false,
+                    hash,
+                    key,
+                };
+                drafts.push((slot, draft));
+            }
+            if let Some(draft) = window.overflow {
+                drafts.push((overflow_slot(rule, window_start), draft));
+            }
+        }
+        drafts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        (drafts, self.runs)
+    }
+
+    /// Merges another table (a file's or a worker's) into this one.
     pub fn merge(&mut self, other: DraftTable, cap: usize, samples: usize) {
+        self.runs.extend(other.runs);
+        let added = other.approx_bytes;
         for (slot, theirs) in other.windows {
             let ours = self.windows.entry(slot).or_default();
             for (key, (hash, draft)) in theirs.keyed {
@@ -98,6 +243,7 @@ impl DraftTable {
                 ours.spill(overflow, samples);
             }
         }
+        self.note_growth(added);
     }
 
     /// Every draft by reference, with whether it is an overflow draft.
@@ -118,6 +264,16 @@ impl DraftTable {
                 .map(move |(_, d)| (rule, d, false));
             keyed.chain(window.overflow.map(|d| (rule, d, true)))
         })
+    }
+}
+
+fn overflow_slot(rule: u32, window_start: i64) -> DraftSlot {
+    DraftSlot {
+        rule,
+        window_start,
+        overflow: true,
+        hash: 0,
+        key: "".into(),
     }
 }
 
@@ -183,9 +339,48 @@ mod tests {
     }
 
     fn event(n: u64) -> Event {
-        let doc =
-            sonic_rs::from_str(r#"{"eventName":"X","eventTime":"2026-11-20T10:00:00Z"}"#).unwrap();
+        let text = format!(
+            r#"{{"eventName":"X","eventTime":"2026-11-20T10:{:02}:00Z","sourceIPAddress":"10.0.0.{}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/u{}"}}}}"#,
+            n % 60,
+            n % 41,
+            n % 7
+        );
+        let doc = sonic_rs::from_str(&text).unwrap();
         Event::new(LogSource::CloudTrail, doc, Origin::new("f", n))
+    }
+
+    /// What a test compares of a final draft: key (`*` for overflow), count, first and last
+    /// time, subject, source IPs and sample origins.
+    type Summary = (String, u64, i64, i64, Option<String>, Vec<String>, Vec<u64>);
+
+    /// The final drafts of a table, through the merge of its runs when it has any.
+    fn finals(table: DraftTable, cap: usize, samples: usize) -> Vec<Summary> {
+        let summary = |draft: FindingDraft, overflow: bool| {
+            (
+                if overflow {
+                    "*".into()
+                } else {
+                    draft.dedup_key
+                },
+                draft.count,
+                draft.first_ms,
+                draft.last_ms,
+                draft.subject.principal,
+                draft.source_ips.into_iter().collect(),
+                draft.samples.iter().map(|s| s.origin.record).collect(),
+            )
+        };
+        let mut out = Vec::new();
+        if table.runs.is_empty() {
+            out.extend(table.into_drafts().map(|(_, d, o)| summary(d, o)));
+        } else {
+            let (memory, runs) = table.into_sorted();
+            let merge = crate::draft_spill::DraftMerge::new(memory, runs, samples);
+            let errors = merge.for_each_final(cap, |_, d, o| out.push(summary(d, o)));
+            assert!(errors.is_empty(), "{errors:?}");
+        }
+        out.sort();
+        out
     }
 
     /// Ten files of matches over 30 keys, folded per file then merged in the given order.
@@ -256,5 +451,75 @@ mod tests {
         assert!(run(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 100)
             .iter()
             .all(|(_, _, overflow)| !overflow));
+    }
+
+    /// Files of matches over many keys and two windows, folded per file into tables with
+    /// `budget` bytes each, then merged.
+    fn folded(budget: usize, cap: usize) -> DraftTable {
+        let rule = rule();
+        let mut merged = DraftTable {
+            budget_bytes: budget,
+            ..DraftTable::default()
+        };
+        for file in 0..6u64 {
+            let mut table = DraftTable {
+                budget_bytes: budget,
+                ..DraftTable::default()
+            };
+            for i in 0..400u64 {
+                let n = file * 1000 + (i * 37) % 400;
+                let key = format!("key-{}", (n * 7) % 90);
+                let event = event(n);
+                let common = event.common();
+                let window = (n % 2) as i64;
+                table.add_match(
+                    0,
+                    &rule,
+                    window,
+                    &key,
+                    &event,
+                    &common,
+                    file as usize,
+                    cap,
+                    3,
+                );
+                assert!(
+                    table.memory_bytes() <= budget,
+                    "{} bytes in memory over a budget of {budget}",
+                    table.memory_bytes()
+                );
+            }
+            merged.merge(table, cap, 3);
+        }
+        merged
+    }
+
+    #[test]
+    fn spilled_drafts_give_the_same_drafts_as_in_memory() {
+        for cap in [5, 1000] {
+            let in_memory = folded(usize::MAX, cap);
+            assert!(in_memory.runs.is_empty());
+            let expected = finals(in_memory, cap, 3);
+            assert!(expected.iter().any(|d| d.0 == "*") == (cap == 5));
+            for budget in [0, 4 << 10, 32 << 10] {
+                let spilled = folded(budget, cap);
+                assert!(!spilled.runs.is_empty(), "budget {budget} spills");
+                assert_eq!(
+                    finals(spilled, cap, 3),
+                    expected,
+                    "budget {budget}, cap {cap}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_drafts_in_memory_stay_within_the_budget() {
+        // `folded` checks the budget after every match; here, that it spills more often
+        // with less memory and not at all with enough.
+        let runs = |budget| folded(budget, 1000).runs.len();
+        assert!(runs(4 << 10) > runs(32 << 10));
+        assert!(runs(32 << 10) > 0);
+        assert_eq!(runs(64 << 20), 0);
     }
 }

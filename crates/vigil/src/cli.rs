@@ -148,6 +148,11 @@ pub struct DetectArgs {
     /// temporary files and merged back (same findings, bounded memory). Default 64.
     #[arg(long, value_name = "MIB")]
     pub correlation_memory: Option<u64>,
+    /// Memory for finding drafts (matches being deduplicated, with their evidence records),
+    /// in MiB, before they are sorted and spilled to temporary files and merged back (same
+    /// findings, bounded memory). Default 64.
+    #[arg(long, value_name = "MIB")]
+    pub finding_memory: Option<u64>,
     /// Events before this time (RFC 3339) only train first-seen baselines.
     #[arg(long, value_name = "TIME")]
     pub train_until: Option<String>,

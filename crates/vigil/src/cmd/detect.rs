@@ -50,10 +50,10 @@ pub fn run(args: DetectArgs, config: &Config) -> anyhow::Result<u8> {
         samples_per_finding: args.samples,
         keys_per_window: args.max_keys_per_window.max(1),
         train_until_ms,
-        correlation_memory_bytes: args
-            .correlation_memory
-            .map(|mib| usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX))
+        correlation_memory_bytes: mib_to_bytes(args.correlation_memory)
             .unwrap_or(vigil_engine::DEFAULT_CORRELATION_MEMORY_BYTES),
+        finding_memory_bytes: mib_to_bytes(args.finding_memory)
+            .unwrap_or(vigil_engine::DEFAULT_FINDING_MEMORY_BYTES),
     };
     let progress = Arc::new(Progress::default());
     let detection = {
@@ -242,7 +242,11 @@ fn summary(
     for error in &detection.baseline_errors {
         eprintln!("vigil: baseline store: {error}");
     }
-    for error in &detection.correlation_errors {
+    for error in detection
+        .correlation_errors
+        .iter()
+        .chain(&detection.draft_errors)
+    {
         eprintln!("vigil: {error}");
     }
     eprintln!(
@@ -262,6 +266,12 @@ fn summary(
         seconds,
         t.records_read as f64 / seconds,
     );
+    if t.spilled_observations > 0 || t.spilled_drafts > 0 {
+        eprintln!(
+            "vigil: over the memory budgets, {} correlation observations and {} finding drafts were spilled to temporary files and merged back",
+            t.spilled_observations, t.spilled_drafts
+        );
+    }
     if let Some(path) = rejects {
         eprintln!("vigil: rejected records written to {}", path.display());
     }
@@ -323,4 +333,9 @@ impl BaselineStore for StoreBaselines<'_> {
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
+}
+
+/// A `--...-memory MIB` option in bytes (saturating on 32-bit targets).
+fn mib_to_bytes(mib: Option<u64>) -> Option<usize> {
+    mib.map(|mib| usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX))
 }

@@ -173,8 +173,9 @@ fn output_does_not_depend_on_the_number_of_threads() {
     assert_eq!(one.stdout, two.stdout);
 }
 
-/// With no memory for correlation observations, every one is spilled to a temporary file and
-/// merged back: the findings (correlations included) are the same as in memory.
+/// With no memory for correlation observations (then for finding drafts), every one is
+/// spilled to a temporary file and merged back: the findings (correlations included) are the
+/// same as in memory.
 #[test]
 fn spilling_correlation_observations_changes_no_finding() {
     let incident = repo().join("examples/incident");
@@ -198,6 +199,28 @@ fn spilling_correlation_observations_changes_no_finding() {
         in_memory.stderr
     );
     assert_eq!(in_memory.stdout, spilled.stdout, "{}", spilled.stderr);
+    // With no memory for finding drafts either, every draft is spilled and merged back too.
+    let drafts_spilled = run(&["--correlation-memory", "0", "--finding-memory", "0"]);
+    let spilled_drafts = |stderr: &str| {
+        let (_, after) = stderr.split_once(" correlation observations and ")?;
+        after.split_once(' ')?.0.parse::<u64>().ok()
+    };
+    assert_eq!(
+        spilled_drafts(&in_memory.stderr),
+        None,
+        "{}",
+        in_memory.stderr
+    );
+    assert!(
+        spilled_drafts(&drafts_spilled.stderr).is_some_and(|n| n > 0),
+        "{}",
+        drafts_spilled.stderr
+    );
+    assert_eq!(
+        in_memory.stdout, drafts_spilled.stdout,
+        "{}",
+        drafts_spilled.stderr
+    );
 }
 
 #[test]
