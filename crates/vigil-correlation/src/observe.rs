@@ -30,7 +30,14 @@ pub struct Interner {
     /// The group being built, reused across observations.
     scratch: Vec<Text>,
     addresses: Vec<usize>,
+    /// Estimated heap bytes of the shared strings and groups (see [`Interner::memory_bytes`]).
+    bytes: usize,
 }
+
+/// Heap bytes of an `Arc` allocation's counts, and of one hash-table slot with its control
+/// byte and spare capacity, as counted by [`Interner::memory_bytes`].
+const ARC_COUNTS: usize = 2 * std::mem::size_of::<usize>();
+const TABLE_SLOT: usize = 2 * std::mem::size_of::<usize>() + 8;
 
 impl Interner {
     /// The shared copy of `text`.
@@ -40,6 +47,7 @@ impl Interner {
         }
         let shared: Text = Arc::from(text);
         self.known.insert(Arc::clone(&shared));
+        self.bytes += text.len() + ARC_COUNTS + TABLE_SLOT;
         shared
     }
 
@@ -57,7 +65,19 @@ impl Interner {
         let shared: Group = Arc::from(values);
         self.groups
             .insert(self.addresses.as_slice().into(), Arc::clone(&shared));
+        // The group's slice of `Arc`s, its key of addresses, and the map's slot.
+        self.bytes += values.len() * (std::mem::size_of::<Text>() + std::mem::size_of::<usize>())
+            + ARC_COUNTS
+            + TABLE_SLOT
+            + std::mem::size_of::<Group>();
         shared
+    }
+
+    /// Estimated heap bytes held by the shared strings and groups: what a memory budget for
+    /// observations must count besides the observations themselves (on CloudTrail, where
+    /// most groups are distinct ARNs, about as much again).
+    pub fn memory_bytes(&self) -> usize {
+        self.bytes
     }
 
     /// How many distinct strings are shared.
@@ -196,6 +216,27 @@ mod tests {
 
     use crate::test_support::*;
     use crate::{CompareOp, CorrelationKind, CorrelationSet};
+
+    /// The interner's memory grows with what is new, not with what is shared again: the
+    /// budget that decides when observations spill counts it.
+    #[test]
+    fn interner_memory_counts_new_strings_and_groups_once() {
+        let mut interner = super::Interner::default();
+        assert_eq!(interner.memory_bytes(), 0);
+        let arn = interner.intern("arn:aws:iam::111122223333:user/alice");
+        let one = interner.memory_bytes();
+        assert!(one >= arn.len(), "{one}");
+        let again = interner.intern("arn:aws:iam::111122223333:user/alice");
+        assert_eq!(interner.memory_bytes(), one);
+        let group = interner.intern_group(&[arn.clone()]);
+        let with_group = interner.memory_bytes();
+        assert!(with_group > one);
+        let same_group = interner.intern_group(&[again]);
+        assert!(std::sync::Arc::ptr_eq(&group, &same_group));
+        assert_eq!(interner.memory_bytes(), with_group);
+        interner.intern("arn:aws:iam::111122223333:user/bob");
+        assert!(interner.memory_bytes() > with_group);
+    }
 
     fn set(kind: CorrelationKind, group_by: &[&str]) -> CorrelationSet {
         let rule = correlation("c", kind, &["a"], group_by, MINUTE);

@@ -27,7 +27,8 @@ pub struct DetectOptions {
     /// Dedup keys of one rule in one window that get a finding of their own; the matches of
     /// the others are folded into one overflow finding (see `table.rs`).
     pub keys_per_window: usize,
-    /// Memory for correlation observations, over all threads. Beyond it, a worker sorts its
+    /// Memory for correlation observations and the strings and groups they share, over all
+    /// threads. Beyond it, a worker sorts its
     /// observations and spills them to an anonymous temporary file; evaluation merges them
     /// back (same hits), so memory does not grow with the input.
     pub correlation_memory_bytes: usize,
@@ -39,7 +40,7 @@ pub struct DetectOptions {
 }
 
 /// Default memory for correlation observations (see `DetectOptions::correlation_memory_bytes`).
-pub const DEFAULT_CORRELATION_MEMORY_BYTES: usize = 64 << 20;
+pub const DEFAULT_CORRELATION_MEMORY_BYTES: usize = 128 << 20;
 
 /// Default memory for finding drafts (see `DetectOptions::finding_memory_bytes`).
 pub const DEFAULT_FINDING_MEMORY_BYTES: usize = 64 << 20;
@@ -129,10 +130,11 @@ fn evaluate_files(
     (merged, reports)
 }
 
-/// How many observations one of `threads` workers keeps in memory before spilling.
+/// How many bytes of observations (with the strings they share) one of `threads` workers
+/// keeps in memory before spilling.
 fn observation_budget(bytes: usize, threads: usize) -> usize {
-    let each = std::mem::size_of::<vigil_correlation::Observation>().max(1);
-    (bytes / threads.max(1) / each).max(64)
+    let each = std::mem::size_of::<vigil_correlation::Observation>();
+    (bytes / threads.max(1)).max(64 * each)
 }
 
 fn finish(

@@ -125,7 +125,8 @@ pub struct FileWorker<'a> {
     pub keep_correlation_records: bool,
     /// Shares the group and value strings of correlation observations.
     interner: vigil_correlation::Interner,
-    /// Observations kept in memory before they are spilled to a temporary file.
+    /// Bytes of observations, with the strings and groups they share, kept in memory before
+    /// they are spilled to a temporary file.
     pub observation_budget: usize,
     first_seen_buffers: FirstSeenBuffers,
     /// The storage of each event's key table, reused.
@@ -210,7 +211,7 @@ impl<'a> FileWorker<'a> {
         // Records of correlated events are read back from their files for the hits that need
         // them (see `correlate.rs`); standard input cannot be read twice, so its records are
         // kept now.
-        if self.partial.observations.len() >= self.observation_budget {
+        if added > 0 && self.observation_bytes() >= self.observation_budget {
             self.spill();
         }
         if added > 0 && self.keep_correlation_records {
@@ -220,6 +221,13 @@ impl<'a> FileWorker<'a> {
                     .insert(event.origin.clone(), sample);
             }
         }
+    }
+
+    /// The memory the observations in memory hold: their own size, and the strings and
+    /// groups they share through the interner.
+    fn observation_bytes(&self) -> usize {
+        self.partial.observations.len() * std::mem::size_of::<vigil_correlation::Observation>()
+            + self.interner.memory_bytes()
     }
 
     /// Moves the observations in memory to a temporary file. If that fails (no temporary

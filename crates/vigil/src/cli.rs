@@ -144,8 +144,9 @@ pub struct DetectArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Memory for correlation observations, in MiB, before they are sorted and spilled to
-    /// temporary files and merged back (same findings, bounded memory). Default 64.
+    /// Memory for correlation observations and the strings they share, in MiB, before they
+    /// are sorted and spilled to temporary files and merged back (same findings, bounded
+    /// memory). Default 128.
     #[arg(long, value_name = "MIB")]
     pub correlation_memory: Option<u64>,
     /// Memory for finding drafts (matches being deduplicated, with their evidence records),
