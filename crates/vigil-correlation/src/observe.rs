@@ -228,7 +228,7 @@ mod tests {
         assert!(one >= arn.len(), "{one}");
         let again = interner.intern("arn:aws:iam::111122223333:user/alice");
         assert_eq!(interner.memory_bytes(), one);
-        let group = interner.intern_group(&[arn.clone()]);
+        let group = interner.intern_group(std::slice::from_ref(&arn));
         let with_group = interner.memory_bytes();
         assert!(with_group > one);
         let same_group = interner.intern_group(&[again]);
