@@ -30,6 +30,9 @@ pub(crate) struct Compiled {
     pub on_arrival: bool,
     /// Correlations (and the member position there) that reference this one.
     pub dependents: Vec<(usize, usize)>,
+    /// The fewest observations one group needs over the whole run for this correlation to
+    /// ever hit for it; 0 when that is not known (see [`min_entries`]).
+    pub min_entries: usize,
 }
 
 impl Compiled {
@@ -41,7 +44,9 @@ impl Compiled {
             .map(|reference| member_fields(&rule, reference, directory))
             .collect();
         let threshold = effective_threshold(&rule);
+        let min_entries = min_entries(&threshold, &members);
         Compiled {
+            min_entries,
             on_arrival: threshold.decided_on_arrival(),
             threshold,
             fields,
@@ -55,6 +60,26 @@ impl Compiled {
     pub(crate) fn counts_values(&self) -> bool {
         matches!(self.rule.kind, CorrelationKind::ValueCount { .. })
     }
+}
+
+/// The fewest entries a group's window needs to hit under `threshold`: every measure
+/// (events, distinct values, distinct or chained members) counts at most one per entry, so a
+/// sliding window holding fewer entries than a lower bound asks for cannot hit, and neither
+/// can a group with fewer observations over the whole run. 0 (nothing known) when a bound
+/// is not a lower bound (a tumbling `lt`, `eq`... window can hit with one entry) or when a
+/// member is a correlation: its hits arrive as entries only during evaluation.
+fn min_entries(threshold: &Threshold, members: &[Member]) -> usize {
+    if !threshold.decided_on_arrival()
+        || members.iter().any(|m| matches!(m, Member::Correlation(_)))
+    {
+        return 0;
+    }
+    let needed = |&(op, bound): &(CompareOp, u64)| match op {
+        CompareOp::Gt => bound.saturating_add(1),
+        _ => bound,
+    };
+    let most = threshold.bounds.iter().map(needed).max().unwrap_or(0);
+    usize::try_from(most).unwrap_or(usize::MAX)
 }
 
 fn effective_threshold(rule: &CorrelationRule) -> Threshold {

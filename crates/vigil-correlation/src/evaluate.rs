@@ -26,7 +26,7 @@ impl From<Observation> for Keyed {
             entry: Entry {
                 time_ms: observation.time_ms,
                 origin: observation.origin,
-                member: observation.member,
+                member: observation.member as usize,
                 value: observation.value,
                 evidence: None,
             },
@@ -39,7 +39,12 @@ impl From<Observation> for Keyed {
 /// (group, time, origin, member, value). Groups interned by one worker share their
 /// allocation, so equal groups usually compare by pointer.
 pub(crate) fn evaluation_order(ranks: &[usize], a: &Observation, b: &Observation) -> Ordering {
-    let rank = |o: &Observation| ranks.get(o.correlation).copied().unwrap_or(usize::MAX);
+    let rank = |o: &Observation| {
+        ranks
+            .get(o.correlation as usize)
+            .copied()
+            .unwrap_or(usize::MAX)
+    };
     rank(a)
         .cmp(&rank(b))
         .then_with(|| compare_groups(&a.group, &b.group))
@@ -92,7 +97,7 @@ impl CorrelationSet {
         let mut chained: Vec<Vec<Keyed>> = vec![Vec::new(); self.correlations.len()];
         let mut hits = Vec::new();
         for (rank, &index) in self.order.iter().enumerate() {
-            let rank_of = |o: &Observation| ranks.get(o.correlation).copied();
+            let rank_of = |o: &Observation| ranks.get(o.correlation as usize).copied();
             // Nothing sorts before this rank any more; skip what cannot be evaluated.
             while stream
                 .next_if(|o| rank_of(o).is_none_or(|r| r < rank))

@@ -11,7 +11,9 @@
 //! The engine calls [`CorrelationSet::observe`] on its worker threads for each match of a
 //! base rule that [`CorrelationSet::wants`], keeps the small [`Observation`]s (no record
 //! copies), and hands them all to [`CorrelationSet::evaluate`], which sorts them by time and
-//! origin so the hits never depend on thread scheduling.
+//! origin so the hits never depend on thread scheduling. Groups observed too few times
+//! over the whole run to reach their correlation's threshold are left out before that sort
+//! (most groups are seen once or twice).
 //!
 //! # Windows
 //! Each (correlation, group-by values) has its own window of `timespan`:
@@ -66,6 +68,7 @@
 //! ```
 
 mod compiled;
+mod cull;
 mod error;
 mod evaluate;
 mod hit;

@@ -22,11 +22,21 @@ pub type Group = Arc<[Text]>;
 /// it reads.
 #[derive(Debug, Default)]
 pub struct Interner {
+    /// Counted values (`value_count`), and the strings of groups built from [`Text`]s.
     known: FxHashSet<Text>,
-    /// Groups by the addresses of their strings: a group holds its strings, so an address
-    /// in a key cannot be reused by another string while the key exists, and hashing a few
-    /// addresses is cheaper than hashing the strings again.
+    /// Groups built from [`Text`]s ([`Interner::intern_group`]: spilled runs read back, and
+    /// groups whose hash collides in `by_text`) by the addresses of their strings: a group
+    /// holds its strings, so an address in a key cannot be reused by another string while
+    /// the key exists, and hashing a few addresses is cheaper than hashing the strings
+    /// again.
     groups: FxHashMap<Box<[usize]>, Group>,
+    /// Groups of observations by a hash of their values' text ([`text_hash`]), so an
+    /// observation whose group was seen before finds it with one hash of the event's values
+    /// and one lookup, instead of interning each value and then the group (most groups are
+    /// new: a new one is two allocations and one insert). A hash names a group only after
+    /// its values compared equal; a group whose hash collides with another's is not cached
+    /// and takes the longer way (correct, only slower).
+    by_text: FxHashMap<u64, Group>,
     /// The group being built, reused across observations.
     scratch: Vec<Text>,
     addresses: Vec<usize>,
@@ -73,6 +83,49 @@ impl Interner {
         shared
     }
 
+    /// The shared group whose values are `values` (in order).
+    pub fn group_of(&mut self, values: &[&str]) -> Group {
+        self.group_and_hash(values).0
+    }
+
+    /// The shared group of `values` and its [`text_hash`].
+    fn group_and_hash(&mut self, values: &[&str]) -> (Group, u64) {
+        let hash = text_hash(values);
+        match self.by_text.get(&hash) {
+            Some(known) if same_texts(known, values) => (Arc::clone(known), hash),
+            // A collision: the cached group keeps its hash; this one is interned by its
+            // strings' addresses (one allocation per content all the same).
+            Some(_) => (self.group_of_texts(values), hash),
+            None => {
+                // A group's values are copied into it, not shared with other groups: on
+                // CloudTrail a group's ARN is rarely in another, and interning them cost a
+                // second table lookup per value.
+                let group: Group = values.iter().map(|value| Text::from(*value)).collect();
+                self.bytes += values
+                    .iter()
+                    .map(|value| value.len() + ARC_COUNTS + std::mem::size_of::<Text>())
+                    .sum::<usize>()
+                    + ARC_COUNTS
+                    + TABLE_SLOT;
+                self.by_text.insert(hash, Arc::clone(&group));
+                (group, hash)
+            }
+        }
+    }
+
+    /// The shared group of `values`, interning each value then the group.
+    fn group_of_texts(&mut self, values: &[&str]) -> Group {
+        let mut group = std::mem::take(&mut self.scratch);
+        group.clear();
+        for value in values {
+            let text = self.intern(value);
+            group.push(text);
+        }
+        let shared = self.intern_group(&group);
+        self.scratch = group;
+        shared
+    }
+
     /// Estimated heap bytes held by the shared strings and groups: what a memory budget for
     /// observations must count besides the observations themselves (on CloudTrail, where
     /// most groups are distinct ARNs, about as much again).
@@ -91,6 +144,57 @@ impl Interner {
     }
 }
 
+fn same_texts(group: &[Text], values: &[&str]) -> bool {
+    group.len() == values.len() && group.iter().zip(values).all(|(g, v)| **g == **v)
+}
+
+/// A hash of a group's values: each value's length, then its bytes (so `["ab", "c"]` and
+/// `["a", "bc"]` hash apart). The same for equal values whoever computes it (no random
+/// seed), so workers' copies of one group hash alike.
+pub(crate) fn text_hash<S: AsRef<str>>(values: &[S]) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = rustc_hash::FxHasher::default();
+    for value in values {
+        let value = value.as_ref();
+        hasher.write_usize(value.len());
+        hasher.write(value.as_bytes());
+    }
+    hasher.finish()
+}
+
+/// Group-by fields read into a stack array on the hot path; a correlation grouping by more
+/// takes the general path.
+const FAST_GROUP_FIELDS: usize = 4;
+
+/// What reading a group's values straight from the event found.
+enum GroupRead<'e> {
+    /// Every value is a string: the first `n` slots.
+    Texts([&'e str; FAST_GROUP_FIELDS], usize),
+    /// A value is absent or null: the event does not correlate.
+    Incomplete,
+    /// A value is not a string (or there are too many fields): read it the general way.
+    Other,
+}
+
+/// Reads the group-by values at `paths` from `event` without copying them.
+fn read_group<'e>(event: &'e dyn FieldLookup, paths: &[FieldPath]) -> GroupRead<'e> {
+    let mut texts = [""; FAST_GROUP_FIELDS];
+    if paths.len() > FAST_GROUP_FIELDS {
+        return GroupRead::Other;
+    }
+    for (slot, path) in texts.iter_mut().zip(paths) {
+        let Some(value) = event.first(path) else {
+            return GroupRead::Incomplete;
+        };
+        match value.as_str() {
+            Some(text) => *slot = text,
+            None if value.is_null() => return GroupRead::Incomplete,
+            None => return GroupRead::Other,
+        }
+    }
+    GroupRead::Texts(texts, paths.len())
+}
+
 /// One match of a referenced rule, as seen by one correlation.
 ///
 /// Size: 80 bytes on 64-bit targets, and nothing else of its own: the group, its strings and
@@ -98,9 +202,9 @@ impl Interner {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Observation {
     /// Which correlation (index in the [`CorrelationSet`]).
-    pub correlation: usize,
+    pub correlation: u32,
     /// Which `rules:` entry of that correlation matched (position in the list).
-    pub member: usize,
+    pub member: u32,
     /// Event time, epoch milliseconds.
     pub time_ms: i64,
     /// Where the event was read.
@@ -109,6 +213,38 @@ pub struct Observation {
     pub group: Group,
     /// For `value_count`, the value of the counted field.
     pub value: Option<Text>,
+    /// A hash of the group's values ([`Observation::hash_group`]): equal groups hash alike
+    /// whoever interned them, so groups can be counted without reading their strings.
+    /// Private so that it always matches `group` (see [`Observation::new`]).
+    pub(crate) group_hash: u64,
+}
+
+impl Observation {
+    /// An observation of member `member` of correlation `correlation`.
+    pub fn new(
+        correlation: u32,
+        member: u32,
+        time_ms: i64,
+        origin: Origin,
+        group: Group,
+        value: Option<Text>,
+    ) -> Self {
+        Observation {
+            correlation,
+            member,
+            time_ms,
+            origin,
+            group_hash: Observation::hash_group(&group),
+            group,
+            value,
+        }
+    }
+
+    /// The hash of `group` kept with each observation: the same for equal values whoever
+    /// interned them.
+    pub fn hash_group(group: &[Text]) -> u64 {
+        text_hash(group)
+    }
 }
 
 impl CorrelationSet {
@@ -168,33 +304,61 @@ impl CorrelationSet {
             else {
                 continue;
             };
-            let mut group = std::mem::take(&mut interner.scratch);
-            group.clear();
-            let complete = fields.group.iter().all(|path| {
-                field_text(event, path, interner).is_some_and(|text| {
-                    group.push(text);
-                    true
-                })
-            });
-            let value = match (&fields.value, complete) {
-                (_, false) => None,
-                (Some(path), true) => field_text(event, path, interner).map(Some),
-                (None, true) => Some(None),
+            let (group, group_hash) = match read_group(event, &fields.group) {
+                GroupRead::Texts(texts, n) => interner.group_and_hash(&texts[..n]),
+                GroupRead::Incomplete => continue,
+                GroupRead::Other => match group_the_long_way(event, &fields.group, interner) {
+                    Some(group) => group,
+                    None => continue,
+                },
             };
-            if let Some(value) = value {
-                out.push(Observation {
-                    correlation,
-                    member,
-                    time_ms,
-                    origin: origin.clone(),
-                    group: interner.intern_group(&group),
-                    value,
-                });
-            }
-            interner.scratch = group;
+            let value = match &fields.value {
+                Some(path) => match field_text(event, path, interner) {
+                    Some(text) => Some(text),
+                    None => continue,
+                },
+                None => None,
+            };
+            out.push(Observation {
+                correlation: index_u32(correlation),
+                member: index_u32(member),
+                time_ms,
+                origin: origin.clone(),
+                group,
+                value,
+                group_hash,
+            });
         }
         out.len() - before
     }
+}
+
+/// The group of the values at `paths` as text (strings as they are, other scalars and
+/// containers as JSON) and its hash; `None` when one is absent or null.
+fn group_the_long_way(
+    event: &dyn FieldLookup,
+    paths: &[FieldPath],
+    interner: &mut Interner,
+) -> Option<(Group, u64)> {
+    let mut texts: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(paths.len());
+    for path in paths {
+        let value = event.first(path)?;
+        if let Some(text) = value.as_str() {
+            texts.push(text.into());
+        } else if value.is_null() {
+            return None;
+        } else {
+            texts.push(value.to_string().into());
+        }
+    }
+    let values: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
+    Some(interner.group_and_hash(&values))
+}
+
+/// A correlation or member index as stored in an [`Observation`] (built sets have far
+/// fewer than 2^32 of either).
+pub(crate) fn index_u32(index: usize) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX)
 }
 
 /// The first value at `path` as text: strings as they are, other scalars and containers as
@@ -269,6 +433,45 @@ mod tests {
     }
 
     #[test]
+    fn groups_found_by_their_text_are_shared_and_counted() {
+        let mut interner = super::Interner::default();
+        let first = interner.group_of(&["arn:aws:iam::1:user/a", "10.0.0.1"]);
+        let values: Vec<&str> = first.iter().map(|t| t.as_ref()).collect();
+        assert_eq!(values, ["arn:aws:iam::1:user/a", "10.0.0.1"]);
+        let bytes = interner.memory_bytes();
+        assert!(bytes > "arn:aws:iam::1:user/a10.0.0.1".len());
+        let again = interner.group_of(&["arn:aws:iam::1:user/a", "10.0.0.1"]);
+        assert!(std::sync::Arc::ptr_eq(&first, &again));
+        assert_eq!(
+            interner.memory_bytes(),
+            bytes,
+            "a known group costs nothing more"
+        );
+        // Values that concatenate alike are other groups.
+        let split = interner.group_of(&["arn:aws:iam::1:user/a1", "0.0.0.1"]);
+        assert!(!std::sync::Arc::ptr_eq(&first, &split));
+        assert!(interner.memory_bytes() > bytes);
+        assert_eq!(interner.group_of(&[]).len(), 0);
+    }
+
+    /// A hash shared by two groups must not give one the other's values.
+    #[test]
+    fn a_colliding_hash_still_gives_the_right_group() {
+        let mut interner = super::Interner::default();
+        let other = interner.group_of(&["bob"]);
+        let hash = super::text_hash(&["alice"]);
+        interner.by_text.insert(hash, other.clone());
+        let alice = interner.group_of(&["alice"]);
+        let values: Vec<&str> = alice.iter().map(|t| t.as_ref()).collect();
+        assert_eq!(values, ["alice"]);
+        assert!(std::sync::Arc::ptr_eq(
+            &interner.group_of(&["alice"]),
+            &alice
+        ));
+        assert!(std::sync::Arc::ptr_eq(&interner.group_of(&["bob"]), &other));
+    }
+
+    #[test]
     fn interned_strings_are_shared() {
         let mut interner = super::Interner::default();
         let a = interner.intern("arn:aws:iam::1:user/a");
@@ -297,6 +500,28 @@ mod tests {
         assert_eq!(groups, vec!["arn:x", "443", "1.2.3.4"]);
         assert_eq!((observed[0].time_ms, observed[0].origin.record), (7, 3));
         assert_eq!(observed[0].value, None);
+    }
+
+    /// Group values that are not strings take the general way and give the same group as
+    /// their text would.
+    #[test]
+    fn mixed_group_values_share_groups_with_their_text() {
+        let set = set(CorrelationKind::EventCount, &["port", "user"]);
+        let event: Value = sonic_rs::from_str(r#"{"port":443,"user":"u"}"#).unwrap();
+        let text: Value = sonic_rs::from_str(r#"{"port":"443","user":"u"}"#).unwrap();
+        let origin = vigil_event::Origin::new("f", 1);
+        let mut interner = super::Interner::default();
+        let a = set.observe_interned(0, 1, &event, &origin, &mut interner);
+        let b = set.observe_interned(0, 1, &text, &origin, &mut interner);
+        assert!(std::sync::Arc::ptr_eq(&a[0].group, &b[0].group));
+        // The hash is of the values, the same from another interner.
+        let elsewhere = set.observe(0, 1, &text, &origin);
+        assert_eq!(a[0].group_hash, crate::Observation::hash_group(&a[0].group));
+        assert_eq!(elsewhere[0].group_hash, a[0].group_hash);
+        let missing: Value = sonic_rs::from_str(r#"{"port":443}"#).unwrap();
+        assert!(set
+            .observe_interned(0, 1, &missing, &origin, &mut interner)
+            .is_empty());
     }
 
     #[test]

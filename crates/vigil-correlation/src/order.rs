@@ -23,7 +23,12 @@ use crate::Observation;
 /// group (by identity, see the module documentation), then time, origin, member and value —
 /// [`evaluation_order`] except for the order of groups among themselves.
 pub(crate) fn sort_for_evaluation(ranks: &[usize], observations: &mut [Observation]) {
-    let rank = |o: &Observation| ranks.get(o.correlation).copied().unwrap_or(usize::MAX);
+    let rank = |o: &Observation| {
+        ranks
+            .get(o.correlation as usize)
+            .copied()
+            .unwrap_or(usize::MAX)
+    };
     let address = |group: &Group| Arc::as_ptr(group).cast::<u8>() as usize;
     let sort = |observations: &mut [Observation]| {
         observations.sort_unstable_by(|a, b| {
@@ -116,10 +121,11 @@ mod tests {
                 i * 17 % 30
             };
             out.push(Observation {
-                correlation: (i * 5 % 4) as usize,
-                member: (i % 2) as usize,
+                correlation: (i * 5 % 4) as u32,
+                member: (i % 2) as u32,
                 time_ms: time,
                 origin: Origin::new(files[(i % 3) as usize].clone(), record),
+                group_hash: Observation::hash_group(&group),
                 group,
                 value: (i % 4 != 0).then(|| Text::from(format!("v{}", i % 3))),
             });
@@ -135,7 +141,12 @@ mod tests {
         sort_for_evaluation(&ranks, &mut keyed);
         // Ranks ascend; within a rank each group's observations are one run in evaluation
         // order, and nothing was lost or duplicated.
-        let rank = |o: &Observation| ranks.get(o.correlation).copied().unwrap_or(usize::MAX);
+        let rank = |o: &Observation| {
+            ranks
+                .get(o.correlation as usize)
+                .copied()
+                .unwrap_or(usize::MAX)
+        };
         assert!(keyed.windows(2).all(|p| rank(&p[0]) <= rank(&p[1])));
         let mut seen: Vec<(usize, crate::Group)> = Vec::new();
         for pair in keyed.windows(2) {

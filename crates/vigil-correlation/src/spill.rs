@@ -99,7 +99,9 @@ impl CorrelationSet {
     ) -> (Vec<CorrelationHit>, Vec<SpillError>) {
         let ranks = self.ranks();
         if runs.is_empty() {
-            // Alone, the observations need each group together, not groups in content order.
+            // Alone, the observations need each group together, not groups in content order;
+            // groups too small to hit are left out first.
+            self.drop_groups_that_cannot_hit(&mut observations);
             sort_for_evaluation(&ranks, &mut observations);
             return (
                 self.evaluate_sorted(&ranks, observations.into_iter()),
@@ -119,8 +121,8 @@ use crate::CorrelationHit;
 /// Writes one observation: correlation, member, time, origin, group, value.
 fn encode(observation: &Observation, out: &mut impl Write) -> std::io::Result<()> {
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
-    out.write_all(&count(observation.correlation))?;
-    out.write_all(&count(observation.member))?;
+    out.write_all(&observation.correlation.to_le_bytes())?;
+    out.write_all(&observation.member.to_le_bytes())?;
     out.write_all(&observation.time_ms.to_le_bytes())?;
     write_text(out, &observation.origin.file)?;
     out.write_all(&observation.origin.record.to_le_bytes())?;
@@ -167,8 +169,8 @@ impl RunReader {
             return Ok(None);
         }
         self.left -= 1;
-        let correlation = self.u32()? as usize;
-        let member = self.u32()? as usize;
+        let correlation = self.u32()?;
+        let member = self.u32()?;
         let time_ms = i64::from_le_bytes(self.bytes()?);
         let file = self.text()?;
         let record = u64::from_le_bytes(self.bytes()?);
@@ -188,6 +190,7 @@ impl RunReader {
             member,
             time_ms,
             origin: Origin::new(file, record),
+            group_hash: Observation::hash_group(&group),
             group: self.interner.intern_group(&group),
             value,
         };

@@ -93,14 +93,14 @@ pub fn observation(
     group: &[&str],
     value: Option<&str>,
 ) -> Observation {
-    Observation {
-        correlation,
-        member,
+    Observation::new(
+        correlation as u32,
+        member as u32,
         time_ms,
-        origin: Origin::new("events.json", record),
-        group: group.iter().map(|g| Text::from(*g)).collect(),
-        value: value.map(Text::from),
-    }
+        Origin::new("events.json", record),
+        group.iter().map(|g| Text::from(*g)).collect(),
+        value.map(Text::from),
+    )
 }
 
 /// `count` observations of member 0 of correlation 0 for group `user`, `step_ms` apart from
