@@ -147,6 +147,9 @@ impl RuleSet {
                 rule.standalone = false;
             }
         }
+        // Tests several rules hold (`userIdentity.type: AssumedRole`) are answered once per
+        // event for all of them, and field paths several tests read are searched once.
+        vigil_sigma::share_tests(loaded.iter_mut().map(|l| &mut l.rule));
         let index = RuleIndex::build(loaded.iter().map(|l| IndexEntry {
             sources: &l.rule.sources,
             hints: l.rule.index_hints(),

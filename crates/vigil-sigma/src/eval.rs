@@ -7,7 +7,7 @@ use sonic_rs::Value;
 use vigil_event::{Event, FieldLookup, FieldPath};
 
 use crate::matcher::{any_leaf, Collector, ValueTest};
-use crate::memo::Memo;
+use crate::memo::{Memo, Values};
 use crate::modifier::StrKind;
 use crate::text::with_text;
 
@@ -61,6 +61,21 @@ pub(crate) enum Node {
 pub(crate) struct FieldTest {
     pub path: FieldPath,
     pub check: FieldCheck,
+    /// Where an event's memo keeps the answer of this test when other rules of the set hold
+    /// the same test (set by [`crate::share_tests`]); `None` for a test of one rule only.
+    pub shared: Option<Shared>,
+    /// Where an event's memo keeps the values at `path` when other tests of the set read the
+    /// same path (set by [`crate::share_tests`]).
+    pub path_slot: Option<Shared>,
+}
+
+/// The place of a test held by several rules of a set: its answer on an event is computed
+/// once and kept in the event's memo (see [`crate::share_tests`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shared {
+    /// The set the slot was numbered in (numbers of different sets never mix in a memo).
+    pub set: u32,
+    pub slot: u32,
 }
 
 /// What must hold for the values of a field.
@@ -96,11 +111,11 @@ pub(crate) struct KeywordTest {
 impl Node {
     /// Whether `event` satisfies the node; `memo` holds what the rules evaluated on this
     /// event share (see [`crate::EventMemo`]).
-    pub(crate) fn eval<E: SigmaEvent + ?Sized, C: Collector>(
+    pub(crate) fn eval<'e, E: SigmaEvent + ?Sized, C: Collector>(
         &self,
-        event: &E,
+        event: &'e E,
         out: &mut C,
-        memo: &mut Memo,
+        memo: &mut Memo<'e>,
     ) -> bool {
         match self {
             Node::And(children) => children.iter().all(|c| c.eval(event, out, memo)),
@@ -115,12 +130,12 @@ impl Node {
     }
 }
 
-fn at_least<E: SigmaEvent + ?Sized, C: Collector>(
+fn at_least<'e, E: SigmaEvent + ?Sized, C: Collector>(
     n: usize,
     children: &[Node],
-    event: &E,
+    event: &'e E,
     out: &mut C,
-    memo: &mut Memo,
+    memo: &mut Memo<'e>,
 ) -> bool {
     let mut count = 0;
     for (i, child) in children.iter().enumerate() {
@@ -138,20 +153,39 @@ fn at_least<E: SigmaEvent + ?Sized, C: Collector>(
 }
 
 impl FieldTest {
-    fn eval<E: SigmaEvent + ?Sized, C: Collector>(
+    fn eval<'e, E: SigmaEvent + ?Sized, C: Collector>(
         &self,
-        event: &E,
+        event: &'e E,
         out: &mut C,
-        memo: &mut Memo,
+        memo: &mut Memo<'e>,
+    ) -> bool {
+        // Shared tests never look up intel lists (see `share`), so the answer is all that an
+        // evaluation yields: nothing goes to `out` that a remembered answer would lose.
+        let Some(shared) = self.shared else {
+            return self.check(event, out, memo);
+        };
+        if let Some(answer) = memo.answer(shared) {
+            return answer;
+        }
+        let answer = self.check(event, out, memo);
+        memo.remember(shared, answer);
+        answer
+    }
+
+    fn check<'e, E: SigmaEvent + ?Sized, C: Collector>(
+        &self,
+        event: &'e E,
+        out: &mut C,
+        memo: &mut Memo<'e>,
     ) -> bool {
         match &self.check {
             FieldCheck::Any(tests) => self.any(event, tests, out, memo),
             FieldCheck::All(groups) => groups.iter().all(|tests| self.any(event, tests, out, memo)),
             FieldCheck::NoneOf(tests) => {
-                event.exists(&self.path)
+                self.exists(event, memo)
                     && !self.any(event, tests, &mut crate::matcher::Discard, memo)
             }
-            FieldCheck::Exists(expected) => event.exists(&self.path) == *expected,
+            FieldCheck::Exists(expected) => self.exists(event, memo) == *expected,
             FieldCheck::FieldRef {
                 other,
                 kind,
@@ -168,16 +202,39 @@ impl FieldTest {
         }
     }
 
+    /// The values at the field's path as the memo knows them ([`Values::Walk`]: walk the
+    /// event).
+    fn values<'e, E: SigmaEvent + ?Sized>(&self, event: &'e E, memo: &mut Memo<'e>) -> Values<'e> {
+        match self.path_slot {
+            Some(at) => memo.values(at, event, &self.path),
+            None => Values::Walk,
+        }
+    }
+
+    /// Whether the field has a value (a JSON `null` counts).
+    fn exists<'e, E: SigmaEvent + ?Sized>(&self, event: &'e E, memo: &mut Memo<'e>) -> bool {
+        match self.values(event, memo) {
+            Values::Absent => false,
+            Values::One(_) => true,
+            Values::Unknown | Values::Walk => event.exists(&self.path),
+        }
+    }
+
     /// Some value of the field passes one of `tests`; an absent field passes a `null` test.
-    fn any<E: SigmaEvent + ?Sized, C: Collector>(
+    fn any<'e, E: SigmaEvent + ?Sized, C: Collector>(
         &self,
-        event: &E,
+        event: &'e E,
         tests: &[ValueTest],
         out: &mut C,
-        memo: &mut Memo,
+        memo: &mut Memo<'e>,
     ) -> bool {
-        let mut present = false;
         let path = &self.path;
+        match self.values(event, memo) {
+            Values::Absent => return tests.iter().any(ValueTest::accepts_absent),
+            Values::One(value) => return tests.iter().any(|t| t.matches(value, path, out, memo)),
+            Values::Unknown | Values::Walk => {}
+        }
+        let mut present = false;
         let hit = event.for_each_value(path, &mut |value| {
             present = true;
             if tests.iter().any(|t| t.matches(value, path, out, memo)) {

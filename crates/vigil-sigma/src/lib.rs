@@ -9,7 +9,8 @@
 //!
 //! Main types: [`Rule`] (metadata, [`RuleTest`]s, [`Rule::matches`], [`Rule::explain`],
 //! [`Rule::matches_in`] with an [`EventMemo`] shared by the rules evaluated on one event,
-//! [`Rule::index_hints`]), [`LoadOptions`] (placeholders for `expand`, threat-intel lists
+//! [`Rule::index_hints`]), [`share_tests`] (the tests and field paths the rules of a set have
+//! in common, evaluated once per event), [`LoadOptions`] (placeholders for `expand`, threat-intel lists
 //! through [`ListLookup`] for vigil's `intel` modifier), [`IndexHint`], [`Explanation`].
 //! Correlation documents are loaded into [`vigil_correlation::CorrelationRule`]; a Sigma 1
 //! `| count() by x > N` is kept on the rule as a [`vigil_correlation::LegacyAggregation`].
@@ -68,6 +69,7 @@ mod prefilter;
 mod rule;
 mod ruletest;
 mod selection;
+mod share;
 mod text;
 mod value;
 mod yaml;
@@ -81,3 +83,4 @@ pub use memo::EventMemo;
 pub use options::{ListLookup, LoadOptions};
 pub use rule::{Explanation, IntelHit, Rule};
 pub use ruletest::RuleTest;
+pub use share::share_tests;

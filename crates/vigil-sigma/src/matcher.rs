@@ -110,7 +110,7 @@ impl ValueTest {
         value: &Value,
         field: &FieldPath,
         out: &mut C,
-        memo: &mut Memo,
+        memo: &mut Memo<'_>,
     ) -> bool {
         match self {
             ValueTest::Null => value.is_null(),

@@ -1,23 +1,130 @@
 //! Work shared by every rule evaluated on one event: a value searched case-insensitively by
 //! several rules (a user agent tried by every `userAgent|contains` list) is lower-cased once
-//! per event instead of once per test, and a value looked up in a threat-intel list by several
-//! rules (`sourceIPAddress` in `tor_exit_nodes`) is looked up once.
+//! per event instead of once per test, a value looked up in a threat-intel list by several
+//! rules (`sourceIPAddress` in `tor_exit_nodes`) is looked up once, and the tests and field
+//! paths several rules of a set have in common (see [`crate::share_tests`]) are evaluated and
+//! searched once.
 
 use std::cell::Cell;
+use std::ops::{ControlFlow, Deref, DerefMut};
 use std::sync::Arc;
 
-use crate::eval::SigmaEvent;
+use sonic_rs::Value;
+use vigil_event::{FieldLookup, FieldPath};
+
+use crate::eval::{Shared, SigmaEvent};
+
+/// What one event shares with all the rules evaluated on it: the reusable [`Buffers`] and the
+/// values found at the field paths several rules read (see [`crate::share_tests`]), borrowed
+/// from the event `'e`.
+#[derive(Debug)]
+pub(crate) struct Memo<'e> {
+    bufs: Buffers,
+    /// The set whose path slots `paths` holds (0: none yet).
+    paths_set: u32,
+    paths: [Values<'e>; PATH_SLOTS],
+}
+
+/// The most field paths whose values a memo keeps (the paths read by the most rules of a set
+/// are numbered first).
+pub(crate) const PATH_SLOTS: usize = 32;
+
+/// The values of an event at a field path, as a memo knows them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Values<'e> {
+    /// Not looked up yet.
+    Unknown,
+    /// No value at the path.
+    Absent,
+    /// Exactly one value (the common case).
+    One(&'e Value),
+    /// Several values (the path crosses an array), or not kept here: walk the event.
+    Walk,
+}
+
+impl<'e> Memo<'e> {
+    /// A memo that remembers nothing yet (for a single evaluation).
+    pub(crate) fn new() -> Memo<'e> {
+        Memo::with(Buffers::new())
+    }
+
+    fn with(bufs: Buffers) -> Memo<'e> {
+        Memo {
+            bufs,
+            paths_set: 0,
+            paths: [Values::Unknown; PATH_SLOTS],
+        }
+    }
+
+    /// The values of `event` at `path`, whose slot is `at`, looked up the first time only.
+    /// [`Values::Walk`] when the path has several values or the memo cannot keep them.
+    pub(crate) fn values<E: FieldLookup + ?Sized>(
+        &mut self,
+        at: Shared,
+        event: &'e E,
+        path: &FieldPath,
+    ) -> Values<'e> {
+        if self.paths_set != at.set {
+            if self.paths_set != 0 {
+                return Values::Walk;
+            }
+            self.paths_set = at.set;
+        }
+        let Some(known) = self.paths.get_mut(at.slot as usize) else {
+            return Values::Walk;
+        };
+        if let Values::Unknown = known {
+            let (mut first, mut count) = (None, 0);
+            let _ = event.for_each_value(path, &mut |value| {
+                count += 1;
+                first = Some(value);
+                if count > 1 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+            *known = match (count, first) {
+                (0, _) => Values::Absent,
+                (1, Some(value)) => Values::One(value),
+                _ => Values::Walk,
+            };
+        }
+        *known
+    }
+}
+
+impl Deref for Memo<'_> {
+    type Target = Buffers;
+
+    fn deref(&self) -> &Buffers {
+        &self.bufs
+    }
+}
+
+impl DerefMut for Memo<'_> {
+    fn deref_mut(&mut self) -> &mut Buffers {
+        &mut self.bufs
+    }
+}
 
 /// Lower-cased copies of the values of one event and the intel answers about them, keyed by
-/// the address of the value in the event. Addresses identify values only while the event is borrowed and unchanged, so a
-/// memo lives inside an [`EventMemo`], which borrows the event and starts empty.
+/// the address of the value in the event, and the answers of shared tests. Addresses identify
+/// values only while the event is borrowed and unchanged, so a memo lives inside an
+/// [`EventMemo`], which borrows the event and starts empty; the buffers are reused from event
+/// to event.
 #[derive(Debug, Default)]
-pub(crate) struct Memo {
+pub(crate) struct Buffers {
     /// (value address, start, end) of each copy in `text`.
     folded: Vec<(usize, usize, usize)>,
     text: String,
     /// Intel lookups made on this event.
     intel: Vec<IntelAnswer>,
+    /// The set whose shared tests `answers` holds (0: none yet).
+    answers_set: u32,
+    /// The answers of the shared tests evaluated on this event, by slot: 0 not evaluated,
+    /// 1 false, 2 true.
+    answers: Vec<u8>,
 }
 
 /// The answer of list `name` of the lookup at address `lists` for the value at `value`.
@@ -29,13 +136,15 @@ struct IntelAnswer {
     entry: Option<String>,
 }
 
-impl Memo {
-    /// A memo that remembers nothing (for a single evaluation, or a value outside the event).
-    pub(crate) const fn new() -> Memo {
-        Memo {
+impl Buffers {
+    /// Buffers holding nothing.
+    pub(crate) const fn new() -> Buffers {
+        Buffers {
             folded: Vec::new(),
             text: String::new(),
             intel: Vec::new(),
+            answers_set: 0,
+            answers: Vec::new(),
         }
     }
 
@@ -43,6 +152,35 @@ impl Memo {
         self.folded.clear();
         self.text.clear();
         self.intel.clear();
+        self.answers_set = 0;
+        self.answers.clear();
+    }
+
+    /// The answer of the shared test at `shared` if it was evaluated on this event.
+    pub(crate) fn answer(&self, shared: Shared) -> Option<bool> {
+        if shared.set != self.answers_set {
+            return None;
+        }
+        match self.answers.get(shared.slot as usize) {
+            Some(1) => Some(false),
+            Some(2) => Some(true),
+            _ => None,
+        }
+    }
+
+    /// Keeps the answer of the shared test at `shared` for the other rules of its set. A
+    /// memo keeps the answers of one set only: the first set it is asked about.
+    pub(crate) fn remember(&mut self, shared: Shared, answer: bool) {
+        if self.answers_set == 0 {
+            self.answers_set = shared.set;
+        } else if self.answers_set != shared.set {
+            return;
+        }
+        let slot = shared.slot as usize;
+        if self.answers.len() <= slot {
+            self.answers.resize(slot + 1, 0);
+        }
+        self.answers[slot] = 1 + u8::from(answer);
     }
 
     /// The entry of list `name` (of the lookup at address `lists`) that the value at address
@@ -54,10 +192,11 @@ impl Memo {
         value: usize,
         look: impl FnOnce() -> Option<String>,
     ) -> Option<&str> {
-        let known = self
-            .intel
-            .iter()
-            .position(|a| a.value == value && a.lists == lists && *a.name == **name);
+        let known = self.intel.iter().position(|a| {
+            a.value == value
+                && a.lists == lists
+                && (Arc::ptr_eq(&a.name, name) || *a.name == **name)
+        });
         let at = known.unwrap_or_else(|| {
             self.intel.push(IntelAnswer {
                 lists,
@@ -92,7 +231,7 @@ impl Memo {
 thread_local! {
     /// The buffers of the last memo dropped on this thread, reused by the next one so that an
     /// event costs no allocation.
-    static SPARE: Cell<Memo> = const { Cell::new(Memo::new()) };
+    static SPARE: Cell<Buffers> = const { Cell::new(Buffers::new()) };
 }
 
 /// An event being evaluated by many rules, with what they share ([`crate::Rule::matches_in`]).
@@ -114,15 +253,18 @@ thread_local! {
 #[derive(Debug)]
 pub struct EventMemo<'e, E: SigmaEvent + ?Sized> {
     event: &'e E,
-    memo: Memo,
+    memo: Memo<'e>,
 }
 
 impl<'e, E: SigmaEvent + ?Sized> EventMemo<'e, E> {
     /// Starts the evaluation of `event`, with nothing remembered yet.
     pub fn new(event: &'e E) -> Self {
-        let mut memo = SPARE.with(Cell::take);
-        memo.clear();
-        EventMemo { event, memo }
+        let mut bufs = SPARE.with(Cell::take);
+        bufs.clear();
+        EventMemo {
+            event,
+            memo: Memo::with(bufs),
+        }
     }
 
     /// The event.
@@ -130,15 +272,15 @@ impl<'e, E: SigmaEvent + ?Sized> EventMemo<'e, E> {
         self.event
     }
 
-    pub(crate) fn parts(&mut self) -> (&'e E, &mut Memo) {
+    pub(crate) fn parts(&mut self) -> (&'e E, &mut Memo<'e>) {
         (self.event, &mut self.memo)
     }
 }
 
 impl<E: SigmaEvent + ?Sized> Drop for EventMemo<'_, E> {
     fn drop(&mut self) {
-        let memo = std::mem::take(&mut self.memo);
-        SPARE.with(|spare| spare.set(memo));
+        let bufs = std::mem::take(&mut self.memo.bufs);
+        SPARE.with(|spare| spare.set(bufs));
     }
 }
 

@@ -128,15 +128,22 @@ fn flush_exact(run: &mut Vec<Box<str>>, out: &mut Vec<ValueTest>) {
 #[derive(Debug, Clone)]
 pub(crate) struct RegexMatch {
     regex: Regex,
+    /// The builder's flags the regex was compiled with (case-insensitive, multi-line, dot
+    /// matches new line), which its source does not show: two regexes are the same test only
+    /// when source and flags are equal (see [`crate::share`]). Read through `Debug` only.
+    #[allow(dead_code)]
+    flags: [bool; 3],
     required: Box<[Finder<'static>]>,
 }
 
 impl RegexMatch {
-    /// Wraps `regex`, compiled from its source with `case_insensitive` as the builder's flag.
-    pub(crate) fn new(regex: Regex, case_insensitive: bool) -> RegexMatch {
-        let required = prefilter::required_literals(regex.as_str(), case_insensitive);
+    /// Wraps `regex`, compiled from its source with `flags` as the builder's flags
+    /// (case-insensitive, multi-line, dot matches new line).
+    pub(crate) fn new(regex: Regex, flags: [bool; 3]) -> RegexMatch {
+        let required = prefilter::required_literals(regex.as_str(), flags[0]);
         RegexMatch {
             regex,
+            flags,
             required: required.into(),
         }
     }
@@ -159,7 +166,7 @@ impl StrMatch {
         let Some(text) = literal_text(inner) else {
             // The flags are inline in the source (`(?si)`).
             return glob_regex(&toks, cased)
-                .map(|r| StrMatch::Regex(Box::new(RegexMatch::new(r, false))));
+                .map(|r| StrMatch::Regex(Box::new(RegexMatch::new(r, [false; 3]))));
         };
         let needle: Box<str> = if cased {
             text.into()
@@ -209,7 +216,7 @@ impl StrMatch {
     /// [`StrMatch::is_match`] on the text of the event value at address `key`, lower-casing it
     /// through `memo` for a case-insensitive `contains`: the rules that search one value (a
     /// user agent) then share one lower-cased copy.
-    pub(crate) fn is_match_in(&self, hay: &str, key: usize, memo: &mut Memo) -> bool {
+    pub(crate) fn is_match_in(&self, hay: &str, key: usize, memo: &mut Memo<'_>) -> bool {
         match self {
             StrMatch::Contains {
                 finder,

@@ -114,7 +114,12 @@ fn compile_entry(
         }
         _ => value_check(&values, &mods, options)?,
     };
-    Ok(Node::Field(Box::new(FieldTest { path, check })))
+    Ok(Node::Field(Box::new(FieldTest {
+        path,
+        check,
+        shared: None,
+        path_slot: None,
+    })))
 }
 
 /// The written values of an entry: one scalar or a list of scalars.
@@ -216,6 +221,8 @@ fn field_refs(
                     cased: mods.cased,
                     negate: mods.neq,
                 },
+                shared: None,
+                path_slot: None,
             }))
         })
         .collect();

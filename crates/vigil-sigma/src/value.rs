@@ -65,7 +65,8 @@ fn compile_text(
             strings(text, is_pattern, mods)
         }
         MatchKind::Regex => regex(text, mods).map(|r| {
-            let regex = RegexMatch::new(r, mods.re_insensitive);
+            let flags = [mods.re_insensitive, mods.re_multiline, mods.re_dotall];
+            let regex = RegexMatch::new(r, flags);
             vec![ValueTest::Str(StrMatch::Regex(Box::new(regex)))]
         }),
         MatchKind::Cidr => Ok(vec![ValueTest::Cidr(Cidr::parse(text)?)]),
