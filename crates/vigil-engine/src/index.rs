@@ -21,6 +21,8 @@ pub const PREFERRED_FIELDS: &[&str] = &["eventName", "type", "check-name", "even
 /// One field's table: lower-cased value → rules, and lower-cased prefix → rules.
 #[derive(Debug)]
 struct KeyedTable {
+    /// The table's number among all tables of the index (its memo in a [`CandidateScratch`]).
+    id: usize,
     path: FieldPath,
     rules: FxHashMap<Box<str>, Vec<u32>>,
     /// Rules filed under `startswith` prefixes, tried on the values they prefix (few: a
@@ -49,14 +51,31 @@ pub struct IndexEntry<'a> {
 #[derive(Debug)]
 pub struct RuleIndex {
     per_source: Vec<SourceIndex>,
+    /// How many keyed tables there are, over all sources.
+    tables: usize,
+    /// Tells this index apart from every other of the process, so that a scratch's memo
+    /// is never read against another index's tables.
+    id: u64,
 }
 
-/// Reusable per-worker buffers for [`RuleIndex::candidates`].
+/// Reusable per-worker buffers for [`RuleIndex::candidates`], and what the worker has learnt
+/// of the values it met.
 #[derive(Debug, Default)]
 pub struct CandidateScratch {
     key: String,
     rules: Vec<u32>,
+    /// Per keyed table: text value as written in events → the rules it reaches (through
+    /// the table's values and prefixes). A field such as `eventName` takes a few hundred
+    /// values, each met thousands of times; answering from here skips lower-casing a copy
+    /// of the value and trying every prefix on it.
+    memo: Vec<FxHashMap<Box<str>, Box<[u32]>>>,
+    /// The [`RuleIndex::id`] the memo was filled by.
+    memo_of: u64,
 }
+
+/// The most values remembered per table and worker: the fields the index is keyed on have
+/// few values, but nothing bounds them, and memory must stay bounded.
+const MEMO_VALUES: usize = 1024;
 
 impl RuleIndex {
     /// Files each rule (by its position in `entries`).
@@ -65,18 +84,25 @@ impl RuleIndex {
             .iter()
             .map(|_| SourceIndex::default())
             .collect();
+        let mut tables = 0;
         for (rule, entry) in entries.into_iter().enumerate() {
             let rule = u32::try_from(rule).unwrap_or(u32::MAX);
             let chosen = choose_hint(&entry.hints);
             for source in entry.sources {
                 let index = &mut per_source[source.index()];
                 match chosen {
-                    Some(hint) => index.file(hint, rule),
+                    Some(hint) => index.file(hint, rule, &mut tables),
                     None => index.always.push(rule),
                 }
             }
         }
-        RuleIndex { per_source }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        RuleIndex {
+            per_source,
+            tables,
+            id,
+        }
     }
 
     /// The rules that could match `event`, ascending and without duplicates.
@@ -93,22 +119,42 @@ impl RuleIndex {
         scratch: &'s mut CandidateScratch,
     ) -> &'s [u32] {
         let index = &self.per_source[source.index()];
-        let CandidateScratch { key, rules } = scratch;
+        let CandidateScratch {
+            key,
+            rules,
+            memo,
+            memo_of,
+        } = scratch;
+        if *memo_of != self.id {
+            memo.clear();
+            *memo_of = self.id;
+        }
+        if memo.len() < self.tables {
+            memo.resize_with(self.tables, FxHashMap::default);
+        }
         rules.clear();
         rules.extend_from_slice(&index.always);
         for table in &index.keyed {
+            let Some(memo) = memo.get_mut(table.id) else {
+                continue;
+            };
             let _ = event.for_each_value(&table.path, &mut |value| {
-                if key_of(value, key) {
-                    if let Some(filed) = table.rules.get(key.as_str()) {
-                        rules.extend_from_slice(filed);
-                    }
-                    for (prefix, filed) in &table.prefixes {
-                        if key.starts_with(&**prefix) {
-                            rules.extend_from_slice(filed);
+                match value.as_str() {
+                    Some(text) => match memo.get(text) {
+                        Some(reached) => rules.extend_from_slice(reached),
+                        None => {
+                            let start = rules.len();
+                            lower_into(text, key);
+                            table.reach(key, rules);
+                            if memo.len() < MEMO_VALUES {
+                                let reached = rules.get(start..).unwrap_or_default();
+                                memo.insert(text.into(), reached.into());
+                            }
                         }
-                    }
-                } else if value.is_object() {
-                    rules.extend_from_slice(&table.prefixed_rules);
+                    },
+                    None if key_of(value, key) => table.reach(key, rules),
+                    None if value.is_object() => rules.extend_from_slice(&table.prefixed_rules),
+                    None => {}
                 }
                 ControlFlow::Continue(())
             });
@@ -138,8 +184,23 @@ impl RuleIndex {
     }
 }
 
+impl KeyedTable {
+    /// Adds the rules filed under the index key `key` (and under the prefixes it starts
+    /// with) to `rules`.
+    fn reach(&self, key: &str, rules: &mut Vec<u32>) {
+        if let Some(filed) = self.rules.get(key) {
+            rules.extend_from_slice(filed);
+        }
+        for (prefix, filed) in &self.prefixes {
+            if key.starts_with(&**prefix) {
+                rules.extend_from_slice(filed);
+            }
+        }
+    }
+}
+
 impl SourceIndex {
-    fn file(&mut self, hint: &IndexHint, rule: u32) {
+    fn file(&mut self, hint: &IndexHint, rule: u32, tables: &mut usize) {
         let position = match self
             .keyed
             .iter()
@@ -148,11 +209,13 @@ impl SourceIndex {
             Some(position) => position,
             None => {
                 self.keyed.push(KeyedTable {
+                    id: *tables,
                     path: FieldPath::new(&hint.field),
                     rules: FxHashMap::default(),
                     prefixes: Vec::new(),
                     prefixed_rules: Vec::new(),
                 });
+                *tables += 1;
                 self.keyed.len() - 1
             }
         };
@@ -369,6 +432,109 @@ mod tests {
         assert_eq!(index.candidates(&ssh, &mut scratch), &[3]);
         let web = event(LogSource::VpcFlow, r#"{"dstport":443}"#);
         assert!(index.candidates(&web, &mut scratch).is_empty());
+    }
+
+    /// The index reaches exactly the rules whose hints admit the event (the reference
+    /// semantics in `vigil-sigma`), whatever the case of the event's values.
+    #[test]
+    fn candidates_are_the_rules_whose_hints_admit_the_event() {
+        let ct = [LogSource::CloudTrail];
+        let all_hints = [
+            vec![prefixed("eventName", &["CreateUser", "DeleteUser"], &[])],
+            vec![prefixed("eventName", &["ÉvénementSpécial"], &[])],
+            vec![prefixed("eventName", &[], &["Describe", "Get"])],
+            vec![prefixed("eventName", &[], &["ÉVÉ"])],
+            vec![prefixed("eventSource", &["iam.amazonaws.com"], &[])],
+            vec![prefixed("userIdentity.type", &["Root", "IAMUser"], &[])],
+            vec![prefixed("errorCode", &["22", "true"], &[])],
+        ];
+        let index = RuleIndex::build(all_hints.iter().map(|hints| IndexEntry {
+            sources: &ct,
+            hints: hints.clone(),
+        }));
+        let events = [
+            r#"{"eventName":"createuser","eventSource":"IAM.amazonaws.COM"}"#,
+            r#"{"eventName":"CREATEUSER2"}"#,
+            r#"{"eventName":"événementspécial"}"#,
+            r#"{"eventName":"ÉVÉNEMENTSPÉCIAL"}"#,
+            r#"{"eventName":"Événement"}"#,
+            r#"{"eventName":"DESCRIBEInstances"}"#,
+            r#"{"eventName":"Ge"}"#,
+            r#"{"eventName":"getObject","userIdentity":{"type":"root"}}"#,
+            r#"{"userIdentity":[{"type":"x"},{"type":"IAMUSER"}]}"#,
+            r#"{"errorCode":22}"#,
+            r#"{"errorCode":true}"#,
+            r#"{"errorCode":"TRUE"}"#,
+            r#"{"eventName":null,"errorCode":22.5}"#,
+        ];
+        let mut scratch = CandidateScratch::default();
+        // Twice: the second time, string values are answered from the scratch's memo.
+        for json in events.iter().chain(events.iter()) {
+            let event = event(LogSource::CloudTrail, json);
+            let expected: Vec<u32> = (0..all_hints.len() as u32)
+                .filter(|&rule| all_hints[rule as usize].iter().all(|h| h.admits(&event)))
+                .collect();
+            assert_eq!(
+                index.candidates(&event, &mut scratch),
+                &expected[..],
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_memo_of_values_is_bounded_and_values_past_it_still_reach_their_rules() {
+        let ct = [LogSource::CloudTrail];
+        let index = RuleIndex::build([
+            IndexEntry {
+                sources: &ct,
+                hints: vec![prefixed("eventName", &["Call7"], &["Call1"])],
+            },
+            IndexEntry {
+                sources: &ct,
+                hints: vec![prefixed("eventName", &["CALL2000"], &[])],
+            },
+        ]);
+        let mut scratch = CandidateScratch::default();
+        for round in 0..2 {
+            for i in 0..MEMO_VALUES + 1000 {
+                let name = format!("Call{i}");
+                let json = format!(r#"{{"eventName":"{name}"}}"#);
+                let mut expected = Vec::new();
+                if name == "Call7" || name.starts_with("Call1") {
+                    expected.push(0);
+                }
+                if name == "Call2000" {
+                    expected.push(1);
+                }
+                let got = index.candidates(&event(LogSource::CloudTrail, &json), &mut scratch);
+                assert_eq!(got, &expected[..], "{round} {name}");
+            }
+        }
+        assert!(scratch.memo.iter().all(|memo| memo.len() <= MEMO_VALUES));
+    }
+
+    #[test]
+    fn a_scratch_moved_to_another_index_forgets_what_it_learnt() {
+        let ct = [LogSource::CloudTrail];
+        let build = |value: &str| {
+            RuleIndex::build([
+                IndexEntry {
+                    sources: &ct,
+                    hints: vec![],
+                },
+                IndexEntry {
+                    sources: &ct,
+                    hints: hints(&[("eventName", &[value])]),
+                },
+            ])
+        };
+        let (first, second) = (build("StopLogging"), build("DeleteTrail"));
+        let stop = event(LogSource::CloudTrail, r#"{"eventName":"StopLogging"}"#);
+        let mut scratch = CandidateScratch::default();
+        assert_eq!(first.candidates(&stop, &mut scratch), &[0, 1]);
+        assert_eq!(second.candidates(&stop, &mut scratch), &[0]);
+        assert_eq!(first.candidates(&stop, &mut scratch), &[0, 1]);
     }
 
     #[test]

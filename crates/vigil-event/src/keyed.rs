@@ -3,9 +3,10 @@
 //! of the record (`sonic_rs` objects are searched linearly; in profiles, that search was the
 //! top symbol of detection).
 
-use std::ops::ControlFlow;
+use std::cell::RefCell;
+use std::ops::{ControlFlow, Range};
 
-use sonic_rs::{JsonContainerTrait, Value};
+use sonic_rs::{JsonContainerTrait, Object, Value};
 
 use crate::path::{visit_leaf, walk};
 use crate::{Common, Event, FieldLookup, FieldPath, LogSource};
@@ -36,7 +37,26 @@ pub struct KeyedEvent<'e> {
     /// with more than [`MAX_SLOTTED`] keys, which are scanned.
     slots: [u8; SLOTS],
     hashed: bool,
+    /// Keys looked up inside top-level objects, remembered for the rest of the event.
+    nested: RefCell<Nested<'e>>,
 }
+
+/// The answers to lookups of a key inside a top-level object (`userIdentity.type`,
+/// `requestParameters.bucketName`): rules ask for the same few again and again, and a
+/// `sonic_rs` object is searched key by key, unpacking each key on the way (in profiles,
+/// that search was a few percent of detection). Building a table of every nested object's
+/// keys would cost more than it saves: most are never asked for.
+#[derive(Debug, Default)]
+struct Nested<'e> {
+    /// (address of the object, hash of the key, the key's text in `keys`, what
+    /// `Object::get` found under it).
+    answers: Vec<(usize, u64, Range<usize>, Option<&'e Value>)>,
+    keys: String,
+}
+
+/// The most lookups remembered per event (past it, objects are searched again): enough for
+/// the fields a large rule set asks for, small enough to scan.
+const MAX_NESTED: usize = 48;
 
 /// Slots of the table of top-level keys (a power of two).
 const SLOTS: usize = 64;
@@ -69,6 +89,8 @@ fn slot_of(hash: u64) -> usize {
 pub struct KeyBuffer {
     /// Always empty: only its allocation is kept.
     keys: Vec<(u64, &'static str, &'static Value)>,
+    /// Likewise, the storage of the nested lookups remembered.
+    nested: Nested<'static>,
 }
 
 /// Empties `keys` and gives its allocation another lifetime. Collecting an empty vector into
@@ -83,6 +105,19 @@ fn recycle<'a, 'b>(mut keys: Vec<(u64, &'a str, &'a Value)>) -> Vec<(u64, &'b st
     keys.into_iter().filter_map(|_| None).collect()
 }
 
+/// Like [`recycle`], for the remembered nested lookups.
+fn recycle_nested<'a, 'b>(nested: Nested<'a>) -> Nested<'b> {
+    let Nested {
+        mut answers,
+        mut keys,
+    } = nested;
+    answers.clear();
+    keys.clear();
+    #[allow(clippy::unnecessary_filter_map)]
+    let answers = answers.into_iter().filter_map(|_| None).collect();
+    Nested { answers, keys }
+}
+
 impl<'e> KeyedEvent<'e> {
     /// Hashes the top-level keys of `event`.
     pub fn new(event: &'e Event) -> Self {
@@ -93,6 +128,7 @@ impl<'e> KeyedEvent<'e> {
     /// [`KeyedEvent::into_buffer`] of the previous event).
     pub fn new_in(event: &'e Event, buffer: KeyBuffer) -> Self {
         let mut keys = recycle(buffer.keys);
+        let nested = RefCell::new(recycle_nested(buffer.nested));
         let object = match event.doc.as_object() {
             Some(object) => {
                 keys.reserve(object.len());
@@ -111,6 +147,7 @@ impl<'e> KeyedEvent<'e> {
             object,
             slots: [0; SLOTS],
             hashed: false,
+            nested,
         };
         keyed.fill_slots();
         keyed
@@ -155,6 +192,7 @@ impl<'e> KeyedEvent<'e> {
     pub fn into_buffer(self) -> KeyBuffer {
         KeyBuffer {
             keys: recycle(self.keys),
+            nested: recycle_nested(self.nested.into_inner()),
         }
     }
 
@@ -199,6 +237,66 @@ impl<'e> KeyedEvent<'e> {
     }
 }
 
+impl<'e> KeyedEvent<'e> {
+    /// Walks `path` from `top`, the top-level value under its first segment, as
+    /// [`walk`] does from depth 1, looking the second segment up through [`Self::nested_get`].
+    fn walk_below<'a>(
+        &'a self,
+        top: &'e Value,
+        path: &FieldPath,
+        visit: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        // A path of one segment (most), or a top-level array (fanned out) or scalar: asked
+        // in that order, as asking a value for its type is not free.
+        let Some(key) = path.segments().get(1) else {
+            return visit_leaf(top, visit);
+        };
+        let Some(object) = top.as_object() else {
+            return walk(top, path, 1, visit);
+        };
+        if let Some(child) = self.nested_get(top, object, key, path.second_hash()) {
+            return walk(child, path, 2, visit);
+        }
+        // The rest of the path may be one key that contains dots, as `walk` tries.
+        match path.tail(1).filter(|_| path.segments().len() > 2) {
+            Some(joined) => match object.get(&joined) {
+                Some(child) => visit_leaf(child, visit),
+                None => ControlFlow::Continue(()),
+            },
+            None => ControlFlow::Continue(()),
+        }
+    }
+
+    /// `object.get(key)` for the object `top` (`hash` is the key's [`crate::path::key_hash`]),
+    /// remembered for the rest of the event.
+    fn nested_get(
+        &self,
+        top: &'e Value,
+        object: &'e Object,
+        key: &str,
+        hash: u64,
+    ) -> Option<&'e Value> {
+        let address = std::ptr::from_ref(top) as usize;
+        let Ok(mut nested) = self.nested.try_borrow_mut() else {
+            return object.get(&key);
+        };
+        let Nested { answers, keys } = &mut *nested;
+        let known = answers.iter().find(|(a, h, text, _)| {
+            *a == address && *h == hash && keys.get(text.clone()) == Some(key)
+        });
+        if let Some((_, _, _, answer)) = known {
+            return *answer;
+        }
+        let answer = object.get(&key);
+        if answers.len() < MAX_NESTED {
+            let start = keys.len();
+            keys.push_str(key);
+            answers.push((address, hash, start..keys.len(), answer));
+        }
+        answer
+    }
+}
+
 impl FieldLookup for KeyedEvent<'_> {
     fn for_each_value<'a>(
         &'a self,
@@ -209,7 +307,7 @@ impl FieldLookup for KeyedEvent<'_> {
             return self.event.for_each_value(path, visit);
         };
         if let Some(child) = self.top(path.head_hash(), head) {
-            return walk(child, path, 1, visit);
+            return self.walk_below(child, path, visit);
         }
         if path.segments().len() < 2 {
             return ControlFlow::Continue(());
@@ -355,6 +453,91 @@ mod tests {
         }
         // The allocation of the widest table is kept for the next event.
         assert!(buffer.keys.capacity() >= 3, "{}", buffer.keys.capacity());
+    }
+
+    #[test]
+    fn nested_lookups_asked_again_find_what_the_event_finds() {
+        let doc = sonic_rs::from_str(
+            r#"{"u":{"type":"Root","arn":"a","dup":1,"dup":2,"x.y":"dotted","x":{"z":3}},
+                "list":[{"type":"A"},{"type":"B"}],"s":"scalar","n":null,
+                "p":{"bucketName":"b","k.with.dots":"v"},"q":{"type":"other"}}"#,
+        )
+        .unwrap();
+        let event = Event::new(LogSource::CloudTrail, doc, Origin::new("t", 1));
+        let keyed = KeyedEvent::new(&event);
+        let paths = [
+            "u.type",
+            "u.arn",
+            "u.dup",
+            "u.missing",
+            "u.x.y",
+            "u.x.z",
+            "u.x",
+            "list.type",
+            "s.type",
+            "n.type",
+            "p.bucketName",
+            "p.k.with.dots",
+            "p.k",
+            "q.type",
+            "u.type.deeper",
+        ];
+        // Three rounds, the second in reverse order: later rounds answer from what the first
+        // remembered.
+        for round in 0..3 {
+            let mut order: Vec<&str> = paths.to_vec();
+            if round == 1 {
+                order.reverse();
+            }
+            for path in order {
+                assert_eq!(values(&keyed, path), values(&event, path), "{round} {path}");
+            }
+        }
+        assert_eq!(values(&keyed, "u.dup"), vec!["1"]);
+        assert_eq!(values(&keyed, "q.type"), vec![r#""other""#]);
+    }
+
+    #[test]
+    fn nested_lookups_past_the_memory_bound_are_still_right() {
+        let fields: Vec<String> = (0..MAX_NESTED * 2)
+            .map(|i| format!(r#""k{i}":{i}"#))
+            .collect();
+        let json = format!(r#"{{"o":{{{}}}}}"#, fields.join(","));
+        let event = Event::new(
+            LogSource::CloudTrail,
+            sonic_rs::from_str(&json).unwrap(),
+            Origin::new("t", 1),
+        );
+        let keyed = KeyedEvent::new(&event);
+        for _ in 0..2 {
+            for i in 0..MAX_NESTED * 2 + 3 {
+                let path = format!("o.k{i}");
+                assert_eq!(values(&keyed, &path), values(&event, &path), "{path}");
+            }
+        }
+    }
+
+    /// The remembered lookups belong to one event: a reused buffer must not answer for the
+    /// next one (whose objects may sit at the same addresses).
+    #[test]
+    fn a_reused_buffer_forgets_nested_lookups() {
+        let mut buffer = KeyBuffer::default();
+        for (doc, expected) in [
+            (r#"{"u":{"type":"Root"}}"#, vec![r#""Root""#]),
+            (r#"{"u":{"type":"IAMUser"}}"#, vec![r#""IAMUser""#]),
+            (r#"{"u":{"arn":"x"}}"#, vec![]),
+        ] {
+            let event = Event::new(
+                LogSource::CloudTrail,
+                sonic_rs::from_str(doc).unwrap(),
+                Origin::new("t", 1),
+            );
+            let keyed = KeyedEvent::new_in(&event, buffer);
+            assert_eq!(values(&keyed, "u.type"), expected, "{doc}");
+            assert_eq!(values(&keyed, "u.type"), expected, "{doc}");
+            buffer = keyed.into_buffer();
+            assert!(buffer.nested.answers.is_empty() && buffer.nested.keys.is_empty());
+        }
     }
 
     #[test]

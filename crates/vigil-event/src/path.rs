@@ -20,6 +20,9 @@ pub struct FieldPath {
     /// top level), for [`crate::KeyedEvent`].
     head_hash: u64,
     whole_hash: u64,
+    /// [`key_hash`] of the second segment (0 when there is none): keys inside top-level
+    /// objects, which [`crate::KeyedEvent`] remembers.
+    second_hash: u64,
 }
 
 impl FieldPath {
@@ -33,6 +36,7 @@ impl FieldPath {
             raw: raw.into(),
             head_hash: key_hash(segments.first().map_or("", |s| s)),
             whole_hash: key_hash(raw),
+            second_hash: segments.get(1).map_or(0, |s| key_hash(s)),
             segments,
             tails,
         }
@@ -46,6 +50,16 @@ impl FieldPath {
     /// The hash of the whole path taken as one key.
     pub(crate) fn whole_hash(&self) -> u64 {
         self.whole_hash
+    }
+
+    /// The hash of the second segment.
+    pub(crate) fn second_hash(&self) -> u64 {
+        self.second_hash
+    }
+
+    /// `segments[depth..]` joined with dots, when `depth` is within the path.
+    pub(crate) fn tail(&self, depth: usize) -> Option<&str> {
+        self.tails.get(depth).map(|tail| &**tail)
     }
 
     /// The path as written.

@@ -20,17 +20,32 @@ enum Expect {
     Number,
 }
 
+/// What a known field means beyond its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Plain,
+    /// CloudTrail `eventType`: `AwsCloudTrailInsight` marks an Insights record.
+    EventType,
+    /// CloudTrail `eventTime`: the event's time.
+    EventTime,
+}
+
+/// What a known field must hold, and what it means.
+type Field = (Expect, Role);
+
 /// What a known field of a `source` record must hold; `None` for a field vigil does not type.
 ///
 /// A `match` on the key per source: the compiler turns it into a switch on the length and a
-/// few word compares, which costs less per key than searching a table (records put their keys
-/// in any order, and most keys of a CloudTrail record are not typed here).
-fn expect_of(source: LogSource, key: &str) -> Option<Expect> {
+/// few word compares against the constant keys, which costs less per key than hashing it
+/// for a table (records put their keys in any order, and most keys of a CloudTrail record
+/// are not typed here).
+fn field_of(source: LogSource, key: &str) -> Option<Field> {
+    let plain = |expect: Option<Expect>| expect.map(|expect| (expect, Role::Plain));
     match source {
         LogSource::CloudTrail | LogSource::CloudTrailInsight => cloudtrail(key),
-        LogSource::GuardDuty => guardduty(key),
-        LogSource::SecurityHub => security_hub(key),
-        LogSource::TrustedAdvisor => trusted_advisor(key),
+        LogSource::GuardDuty => plain(guardduty(key)),
+        LogSource::SecurityHub => plain(security_hub(key)),
+        LogSource::TrustedAdvisor => plain(trusted_advisor(key)),
         // Flow-log and S3 access-log records are built by vigil from text, typed as they are
         // parsed (see `flow.rs` and `s3_access.rs`).
         LogSource::VpcFlow | LogSource::S3Access => None,
@@ -38,15 +53,16 @@ fn expect_of(source: LogSource, key: &str) -> Option<Expect> {
 }
 
 /// CloudTrail records and CloudTrail Insights records.
-fn cloudtrail(key: &str) -> Option<Expect> {
+fn cloudtrail(key: &str) -> Option<Field> {
     Some(match key {
+        "eventType" => (Expect::Str, Role::EventType),
+        "eventTime" => (Expect::Time, Role::EventTime),
         "eventVersion" | "eventSource" | "eventName" | "awsRegion" | "sourceIPAddress"
-        | "userAgent" | "eventID" | "eventType" | "recipientAccountId" => Expect::Str,
-        "userIdentity" | "insightDetails" => Expect::Object,
-        "eventTime" => Expect::Time,
-        "errorCode" | "errorMessage" => Expect::StrOrNull,
-        "requestParameters" => Expect::ObjectOrNull,
-        "resources" => Expect::Array,
+        | "userAgent" | "eventID" | "recipientAccountId" => (Expect::Str, Role::Plain),
+        "userIdentity" | "insightDetails" => (Expect::Object, Role::Plain),
+        "errorCode" | "errorMessage" => (Expect::StrOrNull, Role::Plain),
+        "requestParameters" => (Expect::ObjectOrNull, Role::Plain),
+        "resources" => (Expect::Array, Role::Plain),
         _ => return None,
     })
 }
@@ -111,7 +127,7 @@ pub(crate) fn check(source: LogSource, doc: &Value) -> Result<LogSource, String>
 
 /// Like [`check`], also returning the CloudTrail event time read on the way.
 ///
-/// One pass over the record's keys, each looked up by [`expect_of`]: cheaper than looking
+/// One pass over the record's keys, each looked up by [`field_of`]: cheaper than looking
 /// every known field up in the record, which walks the record's keys once per field.
 pub(crate) fn check_record(source: LogSource, doc: &Value) -> Result<Checked, String> {
     let Some(object) = doc.as_object() else {
@@ -120,62 +136,74 @@ pub(crate) fn check_record(source: LogSource, doc: &Value) -> Result<Checked, St
             type_name(doc)
         ));
     };
-    let cloudtrail = matches!(source, LogSource::CloudTrail | LogSource::CloudTrailInsight);
     let mut checked = Checked {
         source,
         cloudtrail_time_ms: None,
     };
+    if matches!(source, LogSource::VpcFlow | LogSource::S3Access) {
+        return Ok(checked);
+    }
     let mut time_seen = false;
     for (key, value) in object.iter() {
-        let Some(expect) = expect_of(source, key) else {
+        let Some((expect, role)) = field_of(source, key) else {
             continue;
         };
         let time = check_field(key, expect, value)?;
-        if cloudtrail {
-            match key {
-                "eventType" if value.as_str() == Some("AwsCloudTrailInsight") => {
+        match role {
+            Role::Plain => {}
+            Role::EventType => {
+                if value.as_str() == Some("AwsCloudTrailInsight") {
                     checked.source = LogSource::CloudTrailInsight;
                 }
-                // The first `eventTime` is the one `Object::get` (and `Event::new`) reads.
-                "eventTime" if !time_seen => {
-                    time_seen = true;
-                    checked.cloudtrail_time_ms = time;
-                }
-                _ => {}
             }
+            // The first `eventTime` is the one `Object::get` (and `Event::new`) reads.
+            Role::EventTime if !time_seen => {
+                time_seen = true;
+                checked.cloudtrail_time_ms = time;
+            }
+            Role::EventTime => {}
         }
     }
     Ok(checked)
 }
 
-/// Checks one field; returns its time when it is a time field.
+/// Checks one field; returns its time when it is a time field. Each branch asks the value
+/// for its type once (every question to a `sonic_rs` value unpacks its node again).
 fn check_field(field: &str, expect: Expect, value: &Value) -> Result<Option<i64>, String> {
     let fits = match expect {
+        Expect::Time => {
+            let Some(text) = value.as_str() else {
+                return Err(mismatch(field, expect, value));
+            };
+            return match time::parse_rfc3339_ms(text) {
+                Some(ms) => Ok(Some(ms)),
+                None => Err(format!(
+                    "field {field}: expected an RFC 3339 time, found {:?}",
+                    crate::emit::excerpt(text.as_bytes())
+                )),
+            };
+        }
         Expect::Str => value.is_str(),
-        Expect::StrOrNull => value.is_str() || value.is_null(),
-        Expect::Time => value.is_str(),
+        Expect::StrOrNull => matches!(value.get_type(), JsonType::String | JsonType::Null),
         Expect::Object => value.is_object(),
-        Expect::ObjectOrNull => value.is_object() || value.is_null(),
+        Expect::ObjectOrNull => matches!(value.get_type(), JsonType::Object | JsonType::Null),
         Expect::Array => value.is_array(),
         Expect::Number => value.is_number(),
     };
-    if !fits {
-        return Err(format!(
-            "field {field}: expected {}, found {}",
-            expected_name(expect),
-            type_name(value)
-        ));
+    if fits {
+        Ok(None)
+    } else {
+        Err(mismatch(field, expect, value))
     }
-    match (expect, value.as_str()) {
-        (Expect::Time, Some(text)) => match time::parse_rfc3339_ms(text) {
-            Some(ms) => Ok(Some(ms)),
-            None => Err(format!(
-                "field {field}: expected an RFC 3339 time, found {:?}",
-                crate::emit::excerpt(text.as_bytes())
-            )),
-        },
-        _ => Ok(None),
-    }
+}
+
+/// The reject reason of a field of the wrong type.
+fn mismatch(field: &str, expect: Expect, value: &Value) -> String {
+    format!(
+        "field {field}: expected {}, found {}",
+        expected_name(expect),
+        type_name(value)
+    )
 }
 
 fn expected_name(expect: Expect) -> &'static str {
