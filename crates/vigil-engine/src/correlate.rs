@@ -73,6 +73,7 @@ fn read_records(
                     };
                     let mut sink = RecordPicker {
                         records,
+                        last: records.iter().copied().max().unwrap_or(0),
                         found: &mut mine,
                     };
                     let _ = vigil_input::read_input(input, read, &mut sink);
@@ -91,6 +92,8 @@ fn read_records(
 /// Keeps the events whose record number was asked for.
 struct RecordPicker<'a> {
     records: &'a FxHashSet<u64>,
+    /// The largest of `records`: the rest of a file past it is not split.
+    last: u64,
     found: &'a mut FxHashMap<Origin, SampleRecord>,
 }
 
@@ -111,6 +114,10 @@ impl RecordSink for RecordPicker<'_> {
 
     fn wants(&self, record: u64) -> bool {
         self.records.contains(&record)
+    }
+
+    fn last_wanted(&self) -> Option<u64> {
+        Some(self.last)
     }
 }
 

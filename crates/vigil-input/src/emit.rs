@@ -65,6 +65,11 @@ impl<'s> Emitter<'s> {
         self.sink.wants(record)
     }
 
+    /// The last record the sink wants, if it says.
+    pub(crate) fn last_wanted(&self) -> Option<u64> {
+        self.sink.last_wanted()
+    }
+
     /// Counts a record the sink did not want as read, without delivering it.
     pub(crate) fn pass(&mut self) {
         self.report.records_read += 1;

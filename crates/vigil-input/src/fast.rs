@@ -49,8 +49,15 @@ pub(crate) fn read_records(
 }
 
 /// Splits the array without parsing its elements and parses only those the sink wants.
+/// Stops at the last record the sink wants: the rest is not split.
 fn pick_records(frame: &Frame, text: &str, hint: Hint, cx: &mut Emitter) -> Option<usize> {
-    for (accepted, element) in sonic_rs::to_array_iter(text).enumerate() {
+    let last = cx.last_wanted();
+    let mut elements = sonic_rs::to_array_iter(text);
+    for accepted in 0.. {
+        if last.is_some_and(|last| frame.record(cx) > last) {
+            return None;
+        }
+        let element = elements.next()?;
         let Ok(element) = element else {
             return Some(accepted);
         };

@@ -118,6 +118,12 @@ pub trait RecordSink {
     fn wants(&self, _record: u64) -> bool {
         true
     }
+    /// For a selective sink, the last record of the input it wants, when it knows it: the
+    /// rest of a JSON document past that record is not even split (those records are neither
+    /// counted nor delivered). Default: no limit.
+    fn last_wanted(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A sink that keeps everything in memory: for tests and small inputs.

@@ -265,6 +265,8 @@ fn a_whole_sample_directory_is_read_with_counts_adding_up() {
 struct Picker {
     wanted: Vec<u64>,
     got: Vec<(u64, String)>,
+    /// What `last_wanted` says (`None`: the default, no limit).
+    last: Option<u64>,
 }
 
 impl vigil_input::RecordSink for Picker {
@@ -280,6 +282,9 @@ impl vigil_input::RecordSink for Picker {
     }
     fn wants(&self, record: u64) -> bool {
         self.wanted.contains(&record)
+    }
+    fn last_wanted(&self) -> Option<u64> {
+        self.last
     }
 }
 
@@ -303,6 +308,7 @@ fn a_selective_sink_gets_only_the_records_it_wants_with_their_positions() {
     let mut picker = Picker {
         wanted: vec![2, 5],
         got: Vec::new(),
+        last: None,
     };
     let report = read_bytes(
         "t.json.gz",
@@ -328,6 +334,49 @@ fn a_selective_sink_gets_only_the_records_it_wants_with_their_positions() {
         })
         .collect();
     assert_eq!(picker.got, full);
+}
+
+/// A selective sink that names its last wanted record stops the split there: the document
+/// past it is not even looked at, so here its broken tail goes unnoticed (read on, it would
+/// be a reject, which this sink does not expect).
+#[test]
+fn a_selective_sink_stops_the_split_after_its_last_wanted_record() {
+    let records: Vec<String> = (1..=6)
+        .map(|i| {
+            format!(
+                r#"{{"eventVersion":"1.08","eventSource":"iam.amazonaws.com","eventName":"Call{i}","eventTime":"2024-01-01T00:00:0{i}Z"}}"#
+            )
+        })
+        .collect();
+    // Records 1-4, then a broken element.
+    let doc = format!(
+        r#"{{"Records":[{},{{"eventName": ]}}"#,
+        records[..4].join(",")
+    );
+    let read = |last: Option<u64>| {
+        let mut picker = Picker {
+            wanted: vec![1, 3],
+            got: Vec::new(),
+            last,
+        };
+        let report = read_bytes(
+            "t.json.gz",
+            &gzip(doc.as_bytes()),
+            &ReadOptions::default(),
+            &mut picker,
+        );
+        (picker.got, report)
+    };
+    let (got, report) = read(Some(3));
+    assert_eq!(
+        got,
+        vec![(1, "Call1".to_string()), (3, "Call3".to_string())]
+    );
+    assert_eq!(
+        report.records_read, 3,
+        "records past the last wanted are not split"
+    );
+    assert_eq!(report.error, None);
 }
 
 /// Inputs read one after the other on one thread share a document buffer: each must see
