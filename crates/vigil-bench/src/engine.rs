@@ -24,6 +24,10 @@ pub struct EngineArgs {
     /// Write the findings as JSON Lines to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Memory for the whole run, MiB, split into the budgets below for the thread count;
+    /// default as `vigil detect`.
+    #[arg(long)]
+    memory_mib: Option<usize>,
     /// Memory for correlation observations, MiB (beyond it they are spilled to temporary
     /// files); default as `vigil detect`.
     #[arg(long)]
@@ -32,6 +36,10 @@ pub struct EngineArgs {
     /// default as `vigil detect`.
     #[arg(long)]
     finding_memory_mib: Option<usize>,
+    /// Memory for built findings on their way to the output, MiB (beyond it they are sorted
+    /// and spilled to temporary files); default as `vigil detect`.
+    #[arg(long)]
+    output_memory_mib: Option<usize>,
     /// Also time the sonic-rs floor (gunzip + full parse) over the `.json.gz` files of the
     /// first path on the same threads, just before, and print the ratio: a figure that holds
     /// on a machine other work is slowing down.
@@ -88,52 +96,70 @@ pub fn run(args: &EngineArgs) -> Result<()> {
         eval_only(&set, &inputs, limit, args.eval_rounds);
         return Ok(());
     }
-    let defaults = DetectOptions::default();
-    let options = DetectOptions {
+    let defaults = DetectOptions {
         threads: args.threads.max(1),
+        ..DetectOptions::default()
+    }
+    .with_memory(
+        args.memory_mib
+            .map_or(vigil_engine::DEFAULT_MEMORY_BYTES, |mib| mib << 20),
+    );
+    let options = DetectOptions {
         correlation_memory_bytes: args
             .correlation_memory_mib
             .map_or(defaults.correlation_memory_bytes, |mib| mib << 20),
         finding_memory_bytes: args
             .finding_memory_mib
             .map_or(defaults.finding_memory_bytes, |mib| mib << 20),
+        output_memory_bytes: args
+            .output_memory_mib
+            .map_or(defaults.output_memory_bytes, |mib| mib << 20),
         ..defaults
     };
-    let detection = detect(
+    let mut detection = detect(
         &set,
         &inputs,
         &options,
         &mut MemoryBaselines::default(),
         &Progress::default(),
     );
-    let detected = started.elapsed().as_secs_f64();
-    let detect_cpu = cpu_seconds() - cpu_started;
-    if let Some(path) = &args.out {
-        let file =
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        let mut out = std::io::BufWriter::new(file);
-        // One line per finding, written where it is (a copy of every finding would double
-        // the peak memory this run reports).
-        for finding in detection.findings() {
+    let findings = std::mem::take(&mut detection.findings);
+    let count = findings.len();
+    let mut out = match &args.out {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => None,
+    };
+    // One line per finding, as the findings come out of the sorter (spilled runs merged
+    // back): the run's memory stays within its budgets, as in `vigil detect`.
+    for item in findings {
+        let (finding, _) = item.context("reading spilled findings back")?;
+        if let Some(out) = out.as_mut() {
             vigil_findings::write_findings(
                 vigil_findings::Format::Jsonl,
-                std::slice::from_ref(finding),
-                &mut out,
+                std::slice::from_ref(&finding),
+                out,
             )
             .context("writing findings")?;
         }
+    }
+    if let Some(mut out) = out {
         out.flush().context("writing findings")?;
     }
+    let detected = started.elapsed().as_secs_f64();
+    let detect_cpu = cpu_seconds() - cpu_started;
     let totals = &detection.totals;
     eprintln!(
         "rules {} (load {loaded:.2}s); records {}; matches {}; observations spilled {}; \
-         drafts spilled {}; findings {}; detect {:.2}s ({:.0} records/s); total {:.2}s; peak RSS {} KiB",
+         drafts spilled {}; finding runs spilled {}; findings {}; detect {:.2}s ({:.0} records/s); total {:.2}s; peak RSS {} KiB",
         set.len(),
         totals.records_read,
         totals.matches,
         totals.spilled_observations,
         totals.spilled_drafts,
-        detection.findings.len(),
+        totals.spilled_finding_runs,
+        count,
         detected - loaded,
         totals.records_read as f64 / (detected - loaded).max(1e-9),
         started.elapsed().as_secs_f64(),

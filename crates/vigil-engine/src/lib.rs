@@ -15,7 +15,8 @@
 //! let inputs = vigil_input::expand(&["examples/incident".to_string()]).unwrap();
 //! let run = detect(&set, &inputs, &DetectOptions::default(), &mut MemoryBaselines::default(),
 //!     &Progress::default());
-//! for finding in run.findings() {
+//! for item in run.findings {
+//!     let (finding, _contributions) = item.expect("spilled findings read back");
 //!     println!("{} {} x{}", finding.severity.label.as_str(), finding.rule_title, finding.event_count);
 //! }
 //! ```
@@ -25,7 +26,9 @@ mod correlate;
 mod draft;
 mod draft_spill;
 mod enrich;
+mod finding_spill;
 pub mod index;
+mod memory;
 mod meta;
 mod output;
 mod problem;
@@ -37,11 +40,11 @@ mod worker;
 
 pub use baseline::{BaselineEntry, BaselineStore, MemoryBaselines};
 pub use draft::{Contribution, SampleRecord};
+pub use finding_spill::{FindingItem, FindingSpillError, SortedFindings};
+pub use memory::{bound_allocator_slack, MemoryBudget, DEFAULT_MEMORY_BYTES};
 pub use meta::{parse_duration_ms, FirstSeen, RuleMeta};
 pub use output::{Detection, Totals, DERIVED_INPUT};
 pub use problem::RuleProblem;
 pub use ruleset::{rule_key, LoadedRule, RuleSet, RuleSetOptions};
-pub use run::{
-    detect, DetectOptions, Progress, DEFAULT_CORRELATION_MEMORY_BYTES, DEFAULT_FINDING_MEMORY_BYTES,
-};
+pub use run::{detect, DetectOptions, Progress};
 pub use table::DEFAULT_KEYS_PER_WINDOW;

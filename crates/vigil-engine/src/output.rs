@@ -6,6 +6,7 @@ use vigil_input::{FileReport, Input, Reject};
 
 use crate::draft::{Contribution, FindingDraft, SampleRecord};
 use crate::draft_spill::DraftMerge;
+use crate::finding_spill::SortedFindings;
 use crate::ruleset::{LoadedRule, RuleSet};
 use crate::table::DraftTable;
 
@@ -27,6 +28,9 @@ pub struct Totals {
     pub spilled_observations: u64,
     /// Finding drafts spilled to temporary files (beyond the memory budget).
     pub spilled_drafts: u64,
+    /// Sorted runs of findings spilled to temporary files on their way to the output
+    /// (beyond the memory budget).
+    pub spilled_finding_runs: u64,
 }
 
 impl Totals {
@@ -41,14 +45,17 @@ impl Totals {
             matches,
             spilled_observations: 0,
             spilled_drafts: 0,
+            spilled_finding_runs: 0,
         }
     }
 }
 
 /// The result of a detection run.
 pub struct Detection {
-    /// Deduplicated findings, sorted by first seen, rule and id.
-    pub findings: Vec<(Finding, Vec<Contribution>)>,
+    /// Deduplicated findings, sorted by first seen, rule and id, each with what every input
+    /// contributed to it: an iterator that reads them once, from memory and from the
+    /// temporary files they were spilled to beyond `DetectOptions::output_memory_bytes`.
+    pub findings: SortedFindings,
     pub inputs: Vec<Input>,
     /// One report per input read, in input order.
     pub reports: Vec<FileReport>,
@@ -65,41 +72,37 @@ pub struct Detection {
     pub draft_errors: Vec<String>,
 }
 
-impl Detection {
-    /// Just the findings.
-    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().map(|(finding, _)| finding)
-    }
-}
-
-/// The findings of standalone rules, and the errors of reading spilled drafts back.
+/// Builds the findings of standalone rules and hands each to `emit`; returns the errors of
+/// reading spilled drafts back.
 pub(crate) fn standalone_findings(
     set: &RuleSet,
     table: DraftTable,
     keys_per_window: usize,
     samples: usize,
-) -> (Vec<(Finding, Vec<Contribution>)>, Vec<String>) {
+    mut emit: impl FnMut(Finding, Vec<Contribution>),
+) -> Vec<String> {
     if table.runs.is_empty() {
-        let findings = table
-            .into_drafts()
-            .filter_map(|(index, draft, overflow)| {
-                let rule = set.rules.get(index as usize)?;
-                Some(finding_from_draft(rule, draft, overflow, keys_per_window))
-            })
-            .collect();
-        return (findings, Vec::new());
+        for (index, draft, overflow) in table.into_drafts() {
+            if let Some(rule) = set.rules.get(index as usize) {
+                let (finding, contributions) =
+                    finding_from_draft(rule, draft, overflow, keys_per_window);
+                emit(finding, contributions);
+            }
+        }
+        return Vec::new();
     }
     let (memory, runs) = table.into_sorted();
-    let mut findings = Vec::new();
     let errors = DraftMerge::new(memory, runs, samples).for_each_final(
         keys_per_window,
         |index, draft, overflow| {
             if let Some(rule) = set.rules.get(index as usize) {
-                findings.push(finding_from_draft(rule, draft, overflow, keys_per_window));
+                let (finding, contributions) =
+                    finding_from_draft(rule, draft, overflow, keys_per_window);
+                emit(finding, contributions);
             }
         },
     );
-    (findings, errors.iter().map(ToString::to_string).collect())
+    errors.iter().map(ToString::to_string).collect()
 }
 
 /// The dedup key of the finding that holds a flooding rule's matches beyond the first keys.
@@ -140,7 +143,10 @@ fn finding_from_draft(
     finding.last_seen_ms = draft.last_ms;
     finding.event_count = draft.count;
     finding.intel = intel;
-    let contributions = std::mem::take(&mut draft.contributions);
+    // In input order: drafts merged from threads and spilled runs list inputs in whatever
+    // order they met them.
+    let mut contributions = std::mem::take(&mut draft.contributions);
+    contributions.sort_unstable_by_key(|c| c.input);
     fill_evidence(&mut finding, draft);
     (finding, contributions)
 }
@@ -218,10 +224,4 @@ pub(crate) fn to_sample(record: &SampleRecord) -> Option<Sample> {
         time_ms: record.time_ms,
         record: RawValue::from_string(record.json.to_string()).ok()?,
     })
-}
-
-pub(crate) fn sort_findings(findings: &mut [(Finding, Vec<Contribution>)]) {
-    findings.sort_by(|(a, _), (b, _)| {
-        (a.first_seen_ms, &a.rule_id, &a.id).cmp(&(b.first_seen_ms, &b.rule_id, &b.id))
-    });
 }

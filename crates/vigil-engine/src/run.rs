@@ -9,6 +9,8 @@ use vigil_input::{FileReport, Input, ReadOptions};
 
 use crate::baseline::{self, BaselineStore};
 use crate::correlate;
+use crate::finding_spill::FindingSorter;
+use crate::memory::{self, MemoryBudget, DEFAULT_MEMORY_BYTES};
 use crate::output::{self, Detection, Totals};
 use crate::ruleset::RuleSet;
 use crate::worker::{FileWorker, Partial};
@@ -37,24 +39,42 @@ pub struct DetectOptions {
     /// findings are built while merging them back (same findings), so memory does not grow
     /// with the number of findings while they are aggregated.
     pub finding_memory_bytes: usize,
+    /// Memory for the built findings on their way to the output, sorted. Beyond it, the
+    /// findings in memory are sorted and spilled to an anonymous temporary file; reading
+    /// [`Detection::findings`] merges them back (same order), so a flood of findings reaches
+    /// the output and the store without being in memory all at once.
+    pub output_memory_bytes: usize,
 }
 
-/// Default memory for correlation observations (see `DetectOptions::correlation_memory_bytes`).
-pub const DEFAULT_CORRELATION_MEMORY_BYTES: usize = 128 << 20;
-
-/// Default memory for finding drafts (see `DetectOptions::finding_memory_bytes`).
-pub const DEFAULT_FINDING_MEMORY_BYTES: usize = 64 << 20;
-
 impl Default for DetectOptions {
+    /// As many threads as the machine has cores, and the budgets of
+    /// [`DEFAULT_MEMORY_BYTES`] for them.
     fn default() -> Self {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         DetectOptions {
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            threads,
             read: ReadOptions::default(),
             samples_per_finding: 5,
             train_until_ms: None,
             keys_per_window: crate::table::DEFAULT_KEYS_PER_WINDOW,
-            correlation_memory_bytes: DEFAULT_CORRELATION_MEMORY_BYTES,
-            finding_memory_bytes: DEFAULT_FINDING_MEMORY_BYTES,
+            correlation_memory_bytes: 0,
+            finding_memory_bytes: 0,
+            output_memory_bytes: 0,
+        }
+        .with_memory(DEFAULT_MEMORY_BYTES)
+    }
+}
+
+impl DetectOptions {
+    /// These options with the budgets of a run of `self.threads` threads within
+    /// `total_bytes` ([`MemoryBudget::split`]): set `threads` first.
+    pub fn with_memory(self, total_bytes: usize) -> Self {
+        let budget = MemoryBudget::split(total_bytes, self.threads);
+        DetectOptions {
+            correlation_memory_bytes: budget.correlation_bytes,
+            finding_memory_bytes: budget.finding_bytes,
+            output_memory_bytes: budget.output_bytes,
+            ..self
         }
     }
 }
@@ -74,6 +94,7 @@ pub fn detect(
     baselines: &mut dyn BaselineStore,
     progress: &Progress,
 ) -> Detection {
+    memory::bound_allocator_slack();
     let (merged, reports) = evaluate_files(set, inputs, options, progress);
     finish(set, inputs, options, baselines, merged, reports)
 }
@@ -145,10 +166,21 @@ fn finish(
     mut merged: Partial,
     reports: Vec<Option<FileReport>>,
 ) -> Detection {
-    // Correlations first: their evaluation (the observations, the evidence read back) is the
-    // largest transient memory of this stage, and the drafts are smaller than the findings
-    // they become (a draft shares its evidence records with the other drafts of an event; a
-    // finding holds its own copies).
+    // Standalone findings first, into the budgeted sorter: the drafts (up to their budget)
+    // are gone before the correlation evaluation, whose transient memory (the observations
+    // sorted and merged with their spilled runs, the hits, the evidence read back) is the
+    // largest of this stage; the sorter holds at most its own budget meanwhile. The order
+    // findings are pushed in does not matter: their sort keys (first seen, rule id, id)
+    // differ between stages.
+    let mut sorter = FindingSorter::new(options.output_memory_bytes);
+    let spilled_drafts = merged.drafts.runs.iter().map(|run| run.len()).sum();
+    let draft_errors = output::standalone_findings(
+        set,
+        std::mem::take(&mut merged.drafts),
+        options.keys_per_window,
+        options.samples_per_finding,
+        |finding, contributions| sorter.push(finding, contributions),
+    );
     let spilled_observations = merged.spilled.iter().map(|run| run.len()).sum();
     let (mut findings, spill_errors) = correlate::correlation_findings(
         set,
@@ -159,19 +191,17 @@ fn finish(
         options,
     );
     merged.correlation_samples = Default::default();
+    for (finding, contributions) in findings.drain(..) {
+        sorter.push(finding, contributions);
+    }
+    drop(findings);
     let first_seen = std::mem::take(&mut merged.first_seen);
     let (baseline_findings, baseline_errors) =
         baseline::first_seen_findings(set, first_seen, options.train_until_ms, baselines);
-    findings.extend(baseline_findings);
-    let spilled_drafts = merged.drafts.runs.iter().map(|run| run.len()).sum();
-    let (standalone, draft_errors) = output::standalone_findings(
-        set,
-        std::mem::take(&mut merged.drafts),
-        options.keys_per_window,
-        options.samples_per_finding,
-    );
-    findings.extend(standalone);
-    output::sort_findings(&mut findings);
+    for (finding, contributions) in baseline_findings {
+        sorter.push(finding, contributions);
+    }
+    let findings = sorter.finish();
     merged
         .rejects
         .sort_by(|a, b| (&a.file, a.record).cmp(&(&b.file, b.record)));
@@ -179,6 +209,7 @@ fn finish(
     let totals = Totals {
         spilled_observations,
         spilled_drafts,
+        spilled_finding_runs: findings.spilled_runs(),
         ..Totals::of(&reports, merged.evaluated, merged.matches)
     };
     Detection {
@@ -196,21 +227,24 @@ fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding_spill::FindingItem;
     use crate::ruleset::RuleSetOptions;
 
-    fn run(correlation_memory_bytes: usize, threads: usize) -> Detection {
-        run_with(
-            correlation_memory_bytes,
-            DEFAULT_FINDING_MEMORY_BYTES,
-            threads,
-        )
+    /// Budgets of a test run, in bytes.
+    struct Budgets {
+        correlation: usize,
+        drafts: usize,
+        output: usize,
     }
 
-    fn run_with(
-        correlation_memory_bytes: usize,
-        finding_memory_bytes: usize,
-        threads: usize,
-    ) -> Detection {
+    const DEFAULTS: Budgets = Budgets {
+        correlation: 128 << 20,
+        drafts: 64 << 20,
+        output: 32 << 20,
+    };
+
+    /// A run over the example incident: the detection, and its findings read out of it.
+    fn run(budgets: Budgets, threads: usize) -> (Detection, Vec<FindingItem>) {
         let set = RuleSet::load(&RuleSetOptions {
             builtin: true,
             ..RuleSetOptions::default()
@@ -219,66 +253,97 @@ mod tests {
         let inputs = vigil_input::expand(&[logs.to_string()]).unwrap();
         let options = DetectOptions {
             threads,
-            correlation_memory_bytes,
-            finding_memory_bytes,
+            correlation_memory_bytes: budgets.correlation,
+            finding_memory_bytes: budgets.drafts,
+            output_memory_bytes: budgets.output,
             ..DetectOptions::default()
         };
         let mut baselines = crate::MemoryBaselines::default();
-        detect(
+        let mut detection = detect(
             &set,
             &inputs,
             &options,
             &mut baselines,
             &Progress::default(),
-        )
+        );
+        let findings = std::mem::take(&mut detection.findings).into_vec().unwrap();
+        (detection, findings)
     }
 
-    fn findings_json(detection: &Detection) -> Vec<String> {
-        detection
-            .findings()
-            .map(|f| serde_json::to_string(f).unwrap())
+    fn findings_json(findings: &[FindingItem]) -> Vec<String> {
+        findings
+            .iter()
+            .map(|(f, c)| format!("{} {c:?}", serde_json::to_string(f).unwrap()))
             .collect()
     }
 
     #[test]
     fn spilling_correlation_observations_gives_the_same_findings() {
-        let in_memory = run(DEFAULT_CORRELATION_MEMORY_BYTES, 1);
+        let (in_memory, expected) = run(DEFAULTS, 1);
         assert_eq!(in_memory.totals.spilled_observations, 0);
-        let correlations = in_memory
-            .findings()
-            .filter(|f| f.rule_kind == vigil_findings::RuleKind::Correlation)
+        let correlations = expected
+            .iter()
+            .filter(|(f, _)| f.rule_kind == vigil_findings::RuleKind::Correlation)
             .count();
         assert!(
             correlations >= 2,
             "the example incident has correlation findings"
         );
         for threads in [1, 2] {
-            let spilled = run(0, threads);
+            let budgets = Budgets {
+                correlation: 0,
+                ..DEFAULTS
+            };
+            let (spilled, findings) = run(budgets, threads);
             assert!(
                 spilled.totals.spilled_observations > 0,
                 "a budget of nothing spills"
             );
             assert!(spilled.correlation_errors.is_empty());
-            assert_eq!(findings_json(&spilled), findings_json(&in_memory));
+            assert_eq!(findings_json(&findings), findings_json(&expected));
         }
     }
 
     #[test]
     fn spilling_finding_drafts_gives_the_same_findings() {
-        let in_memory = run(DEFAULT_CORRELATION_MEMORY_BYTES, 1);
+        let (in_memory, expected) = run(DEFAULTS, 1);
         assert_eq!(in_memory.totals.spilled_drafts, 0);
-        assert!(
-            in_memory.findings.len() >= 5,
-            "the example incident has findings"
-        );
+        assert!(expected.len() >= 5, "the example incident has findings");
         for threads in [1, 2] {
-            let spilled = run_with(DEFAULT_CORRELATION_MEMORY_BYTES, 0, threads);
+            let budgets = Budgets {
+                drafts: 0,
+                ..DEFAULTS
+            };
+            let (spilled, findings) = run(budgets, threads);
             assert!(
                 spilled.totals.spilled_drafts > 0,
                 "a budget of nothing spills"
             );
             assert!(spilled.draft_errors.is_empty());
-            assert_eq!(findings_json(&spilled), findings_json(&in_memory));
+            assert_eq!(findings_json(&findings), findings_json(&expected));
+        }
+    }
+
+    #[test]
+    fn streaming_findings_through_spilled_runs_gives_the_same_findings_in_the_same_order() {
+        let (in_memory, expected) = run(DEFAULTS, 1);
+        assert_eq!(in_memory.totals.spilled_finding_runs, 0);
+        let kinds: std::collections::BTreeSet<_> =
+            expected.iter().map(|(f, _)| f.rule_kind.as_str()).collect();
+        assert!(kinds.len() >= 2, "findings of several stages: {kinds:?}");
+        for threads in [1, 2] {
+            let budgets = Budgets {
+                output: 0,
+                drafts: 0,
+                ..DEFAULTS
+            };
+            let (spilled, findings) = run(budgets, threads);
+            assert!(
+                spilled.totals.spilled_finding_runs >= expected.len() as u64,
+                "a budget of nothing spills every finding: {} runs",
+                spilled.totals.spilled_finding_runs
+            );
+            assert_eq!(findings_json(&findings), findings_json(&expected));
         }
     }
 }

@@ -144,16 +144,27 @@ pub struct DetectArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Memory for correlation observations and the strings they share, in MiB, before they
-    /// are sorted and spilled to temporary files and merged back (same findings, bounded
-    /// memory). Default 128.
+    /// Memory for the whole run, in MiB (default 240). After a fixed part (32 MiB) and each
+    /// thread's own (16 MiB), two thirds go to correlation observations, one third to finding
+    /// drafts, one sixth to the findings on their way out (used once the observations are
+    /// gone); beyond them, data is sorted and spilled to temporary files and merged back
+    /// (same output, bounded memory). On one thread: 128, 64 and 32 MiB.
+    #[arg(long, value_name = "MIB")]
+    pub memory: Option<u64>,
+    /// Memory for correlation observations and the strings they share, in MiB, over all
+    /// threads (default: from --memory).
     #[arg(long, value_name = "MIB")]
     pub correlation_memory: Option<u64>,
     /// Memory for finding drafts (matches being deduplicated, with their evidence records),
-    /// in MiB, before they are sorted and spilled to temporary files and merged back (same
-    /// findings, bounded memory). Default 64.
+    /// in MiB, over all threads (default: from --memory).
     #[arg(long, value_name = "MIB")]
     pub finding_memory: Option<u64>,
+    /// Memory for the built findings on their way to the output and the store, sorted, in
+    /// MiB (default: from --memory). Findings are written as they come out of the sort: in
+    /// JSON Lines a flood of findings is never all in memory (the table, ASFF and OCSF are
+    /// one document each, built at the end).
+    #[arg(long, value_name = "MIB")]
+    pub output_memory: Option<u64>,
     /// Events before this time (RFC 3339) only train first-seen baselines.
     #[arg(long, value_name = "TIME")]
     pub train_until: Option<String>,

@@ -1,7 +1,7 @@
 //! `vigil detect`: the main job. Load rules, read the inputs, write findings to stdout and
 //! the store, rejects to their file, and a summary to stderr.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,11 +9,13 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use vigil_engine::{
     detect, BaselineEntry, BaselineStore, DetectOptions, Detection, MemoryBaselines, Progress,
-    RuleSet, DERIVED_INPUT,
+    RuleSet,
 };
-use vigil_findings::{Finding, Format, SeverityLabel, Status};
-use vigil_input::{Input, ReadOptions};
-use vigil_store::{FindingContribution, SqliteStore, Store};
+use vigil_findings::{Format, SeverityLabel};
+use vigil_input::ReadOptions;
+use vigil_store::{SqliteStore, Store};
+
+use super::detect_output::{FindingOutput, Shown, Stored};
 
 use crate::cli::DetectArgs;
 use crate::cmd::{store_path, EXIT_CLEAN, EXIT_FINDINGS};
@@ -38,25 +40,9 @@ pub fn run(args: DetectArgs, config: &Config) -> anyhow::Result<u8> {
         ),
         None => None,
     };
-    let options = DetectOptions {
-        threads: args
-            .threads
-            .unwrap_or_else(|| DetectOptions::default().threads)
-            .max(1),
-        read: ReadOptions {
-            max_record_bytes: args.max_record_bytes,
-            ..ReadOptions::default()
-        },
-        samples_per_finding: args.samples,
-        keys_per_window: args.max_keys_per_window.max(1),
-        train_until_ms,
-        correlation_memory_bytes: mib_to_bytes(args.correlation_memory)
-            .unwrap_or(vigil_engine::DEFAULT_CORRELATION_MEMORY_BYTES),
-        finding_memory_bytes: mib_to_bytes(args.finding_memory)
-            .unwrap_or(vigil_engine::DEFAULT_FINDING_MEMORY_BYTES),
-    };
+    let options = detect_options(&args, train_until_ms);
     let progress = Arc::new(Progress::default());
-    let detection = {
+    let mut detection = {
         let _display = ProgressDisplay::start(progress.clone(), inputs.len(), !args.no_progress);
         match store.as_mut() {
             Some(store) => detect(
@@ -76,19 +62,12 @@ pub fn run(args: DetectArgs, config: &Config) -> anyhow::Result<u8> {
         }
     };
     let rejects_path = write_rejects(&args, &store_setting, &detection)?;
-    let stored = match store.as_mut() {
-        Some(store) => Some(persist(store, &detection)?),
-        None => None,
-    };
-    let shown: Vec<&Finding> = detection
-        .findings()
-        .filter(|f| {
-            !stored
-                .as_ref()
-                .is_some_and(|s| s.suppressed.contains(&f.id))
-        })
-        .collect();
-    write_findings(&shown, format)?;
+    let findings = std::mem::take(&mut detection.findings);
+    let mut output = FindingOutput::new(format, store.as_mut(), &inputs);
+    for item in findings {
+        output.push(item.context("reading the findings back from their temporary files")?)?;
+    }
+    let (stored, shown) = output.finish()?;
     summary(
         &set,
         &detection,
@@ -97,85 +76,8 @@ pub fn run(args: DetectArgs, config: &Config) -> anyhow::Result<u8> {
         rejects_path.as_deref(),
         started,
     );
-    let failing = fail_on.is_some_and(|level| shown.iter().any(|f| f.severity.label >= level));
+    let failing = fail_on.is_some_and(|level| shown.highest.is_some_and(|h| h >= level));
     Ok(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
-}
-
-/// What the store did with this run's findings.
-pub struct Stored {
-    pub created: usize,
-    pub updated: usize,
-    pub suppressed: std::collections::HashSet<String>,
-}
-
-fn persist(store: &mut SqliteStore, detection: &Detection) -> anyhow::Result<Stored> {
-    let keys: Vec<String> = detection.inputs.iter().map(input_key).collect();
-    let mut batch = Vec::new();
-    for (finding, contributions) in &detection.findings {
-        for contribution in contributions {
-            let mut part = finding.clone();
-            part.event_count = contribution.count;
-            part.first_seen_ms = contribution.first_ms;
-            part.last_seen_ms = contribution.last_ms;
-            let input_key = match contribution.input {
-                DERIVED_INPUT => "derived".to_string(),
-                index => keys.get(index).cloned().unwrap_or_default(),
-            };
-            batch.push(FindingContribution {
-                finding: part,
-                input_key,
-            });
-        }
-    }
-    let report = store
-        .upsert_findings(&batch)
-        .context("writing findings to the store")?;
-    let mut suppressed = std::collections::HashSet::new();
-    for (finding, _) in &detection.findings {
-        if let Some(stored) = store.get(&finding.id).context("reading back a finding")? {
-            if stored.status == Status::Suppressed {
-                suppressed.insert(finding.id.clone());
-            }
-        }
-    }
-    // The store counts contribution rows (one per finding and input file); the summary counts
-    // findings: each was either created by this run or was already stored.
-    let created = report.created.min(detection.findings.len());
-    Ok(Stored {
-        created,
-        updated: detection.findings.len() - created,
-        suppressed,
-    })
-}
-
-/// The key under which an input's contribution is stored: re-reading the same file replaces
-/// its contribution instead of adding to it.
-fn input_key(input: &Input) -> String {
-    match input {
-        Input::Stdin => "stdin".to_string(),
-        Input::File(path) => std::fs::canonicalize(path)
-            .unwrap_or_else(|_| path.clone())
-            .display()
-            .to_string(),
-    }
-}
-
-fn write_findings(findings: &[&Finding], format: Format) -> anyhow::Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    if format == Format::Jsonl {
-        // One line per finding: written where they are, not copied (a flood of findings
-        // would otherwise be in memory twice).
-        for finding in findings {
-            vigil_findings::write_findings(format, std::slice::from_ref(*finding), &mut out)
-                .context("writing findings")?;
-        }
-    } else {
-        let owned: Vec<Finding> = findings.iter().map(|f| (*f).clone()).collect();
-        vigil_findings::write_findings(format, &owned, &mut out).context("writing findings")?;
-    }
-    out.flush().context("writing findings")?;
-    Ok(())
 }
 
 fn write_rejects(
@@ -209,7 +111,7 @@ fn write_rejects(
 fn summary(
     set: &RuleSet,
     detection: &Detection,
-    shown: &[&Finding],
+    shown: &Shown,
     stored: Option<&Stored>,
     rejects: Option<&Path>,
     started: Instant,
@@ -259,17 +161,17 @@ fn summary(
         t.evaluated,
         t.rejected,
         t.matches,
-        shown.len(),
+        shown.count,
         stored
-            .map(|s| format!(" ({} new, {} updated, {} suppressed)", s.created, s.updated, s.suppressed.len()))
+            .map(|s| format!(" ({} new, {} updated, {} suppressed)", s.created, s.updated, s.suppressed))
             .unwrap_or_default(),
         seconds,
         t.records_read as f64 / seconds,
     );
-    if t.spilled_observations > 0 || t.spilled_drafts > 0 {
+    if t.spilled_observations > 0 || t.spilled_drafts > 0 || t.spilled_finding_runs > 0 {
         eprintln!(
-            "vigil: over the memory budgets, {} correlation observations and {} finding drafts were spilled to temporary files and merged back",
-            t.spilled_observations, t.spilled_drafts
+            "vigil: over the memory budgets, {} correlation observations, {} finding drafts and {} sorted runs of findings were spilled to temporary files and merged back",
+            t.spilled_observations, t.spilled_drafts, t.spilled_finding_runs
         );
     }
     if let Some(path) = rejects {
@@ -335,7 +237,34 @@ impl BaselineStore for StoreBaselines<'_> {
     }
 }
 
-/// A `--...-memory MIB` option in bytes (saturating on 32-bit targets).
+fn detect_options(args: &DetectArgs, train_until_ms: Option<i64>) -> DetectOptions {
+    let threads = args
+        .threads
+        .unwrap_or_else(|| DetectOptions::default().threads)
+        .max(1);
+    let base = DetectOptions {
+        threads,
+        read: ReadOptions {
+            max_record_bytes: args.max_record_bytes,
+            ..ReadOptions::default()
+        },
+        samples_per_finding: args.samples,
+        keys_per_window: args.max_keys_per_window.max(1),
+        train_until_ms,
+        ..DetectOptions::default()
+    }
+    .with_memory(mib_to_bytes(args.memory).unwrap_or(vigil_engine::DEFAULT_MEMORY_BYTES));
+    DetectOptions {
+        correlation_memory_bytes: mib_to_bytes(args.correlation_memory)
+            .unwrap_or(base.correlation_memory_bytes),
+        finding_memory_bytes: mib_to_bytes(args.finding_memory)
+            .unwrap_or(base.finding_memory_bytes),
+        output_memory_bytes: mib_to_bytes(args.output_memory).unwrap_or(base.output_memory_bytes),
+        ..base
+    }
+}
+
+/// A `--...memory MIB` option in bytes (saturating on 32-bit targets).
 fn mib_to_bytes(mib: Option<u64>) -> Option<usize> {
     mib.map(|mib| usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX))
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the process exit code.
 
 pub mod detect;
+mod detect_output;
 pub mod evidence;
 pub mod findings;
 pub mod policy;

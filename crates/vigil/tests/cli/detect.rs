@@ -202,7 +202,7 @@ fn spilling_correlation_observations_changes_no_finding() {
     // With no memory for finding drafts either, every draft is spilled and merged back too.
     let drafts_spilled = run(&["--correlation-memory", "0", "--finding-memory", "0"]);
     let spilled_drafts = |stderr: &str| {
-        let (_, after) = stderr.split_once(" correlation observations and ")?;
+        let (_, after) = stderr.split_once(" correlation observations, ")?;
         after.split_once(' ')?.0.parse::<u64>().ok()
     };
     assert_eq!(
@@ -221,6 +221,83 @@ fn spilling_correlation_observations_changes_no_finding() {
         "{}",
         drafts_spilled.stderr
     );
+}
+
+/// With no memory for findings on their way out, every finding is sorted into a run of its
+/// own on disk and the runs are merged back while the output and the store are written in
+/// chunks: the output (order included) and what the store holds are the same as in memory.
+#[test]
+fn streaming_findings_through_spilled_runs_changes_no_output_and_no_stored_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let incident = repo().join("examples/incident");
+    let run = |store: &str, extra: &[&str]| {
+        let mut args = vec![
+            "detect",
+            incident.to_str().unwrap(),
+            "--store",
+            store,
+            "--format",
+            "jsonl",
+        ];
+        args.extend_from_slice(extra);
+        vigil_in(dir.path(), &args, None)
+    };
+    let in_memory = run("memory.sqlite", &[]);
+    let streamed = run("streamed.sqlite", &["--output-memory", "0"]);
+    assert_eq!(in_memory.code, streamed.code, "{}", streamed.stderr);
+    assert!(in_memory.jsonl().len() >= 5, "{}", in_memory.stderr);
+    assert_eq!(in_memory.stdout, streamed.stdout, "{}", streamed.stderr);
+    let runs_spilled = |stderr: &str| {
+        let (before, _) = stderr.split_once(" sorted runs of findings")?;
+        before.rsplit_once(' ')?.1.parse::<u64>().ok()
+    };
+    assert_eq!(
+        runs_spilled(&in_memory.stderr),
+        None,
+        "{}",
+        in_memory.stderr
+    );
+    let runs = runs_spilled(&streamed.stderr).unwrap_or(0);
+    assert!(
+        runs >= in_memory.jsonl().len() as u64,
+        "{}",
+        streamed.stderr
+    );
+    // The same summary counts (new findings), and the same findings in both stores.
+    let summary = |stderr: &str| {
+        let line = stderr.lines().find(|l| l.contains(" findings ("))?;
+        Some(
+            line.split_once(" findings (")?
+                .1
+                .split_once(')')?
+                .0
+                .to_string(),
+        )
+    };
+    assert_eq!(summary(&in_memory.stderr), summary(&streamed.stderr));
+    assert!(summary(&streamed.stderr).is_some_and(|s| s.contains(" new")));
+    let list = |store: &str| {
+        let args = ["findings", "--store", store, "list", "--format", "jsonl"];
+        let mut stored = vigil_in(dir.path(), &args, None).jsonl();
+        stored.sort_by_key(|f| f["id"].as_str().unwrap_or_default().to_string());
+        // Stored findings carry the time they were stored at in their history.
+        for finding in &mut stored {
+            finding["history"] = serde_json::Value::Null;
+        }
+        stored
+    };
+    let stored = list("memory.sqlite");
+    assert_eq!(stored.len(), in_memory.jsonl().len());
+    assert_eq!(stored, list("streamed.sqlite"));
+    // Detecting again through spilled runs changes nothing in the store: every finding was
+    // already there, none is new.
+    let again = run("streamed.sqlite", &["--output-memory", "0"]);
+    assert!(
+        summary(&again.stderr).is_some_and(|s| s.starts_with("0 new")),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(list("streamed.sqlite"), stored);
 }
 
 #[test]

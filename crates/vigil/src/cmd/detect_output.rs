@@ -1,0 +1,207 @@
+//! Where `vigil detect` sends its findings: to the store and to standard output, in chunks as
+//! they come out of the engine's sorter, so a flood of findings is never all in memory here
+//! either. The output is the same as writing them all at once: the same findings in the same
+//! order, and the store applies each finding's contributions in one transaction per chunk.
+
+use std::collections::HashSet;
+use std::io::{BufWriter, Stdout, Write};
+
+use anyhow::Context;
+use vigil_engine::{Contribution, FindingItem, DERIVED_INPUT};
+use vigil_findings::{Finding, Format, SeverityLabel, Status};
+use vigil_input::Input;
+use vigil_store::{FindingContribution, SqliteStore, Store};
+
+/// Findings handed to the store (and then written) together: enough to keep the store's
+/// transactions few, small enough to bound the memory (a finding is a few KiB with its
+/// evidence records).
+const CHUNK_FINDINGS: usize = 1024;
+
+/// What the store did with this run's findings.
+#[derive(Debug, Default)]
+pub struct Stored {
+    pub created: usize,
+    pub updated: usize,
+    pub suppressed: usize,
+}
+
+/// What was shown, for the summary and the exit code.
+#[derive(Debug, Default)]
+pub struct Shown {
+    /// Findings written to the output (suppressed ones are not).
+    pub count: usize,
+    /// The highest severity written.
+    pub highest: Option<SeverityLabel>,
+}
+
+/// Takes findings one by one; every [`CHUNK_FINDINGS`] of them go to the store, then the
+/// ones not suppressed there go to the output.
+pub struct FindingOutput<'a> {
+    store: Option<&'a mut SqliteStore>,
+    input_keys: Vec<String>,
+    writer: Writer,
+    chunk: Vec<FindingItem>,
+    pub stored: Option<Stored>,
+    pub shown: Shown,
+}
+
+impl<'a> FindingOutput<'a> {
+    pub fn new(format: Format, store: Option<&'a mut SqliteStore>, inputs: &[Input]) -> Self {
+        let stored = store.as_ref().map(|_| Stored::default());
+        FindingOutput {
+            store,
+            input_keys: inputs.iter().map(input_key).collect(),
+            writer: Writer::new(format),
+            chunk: Vec::with_capacity(CHUNK_FINDINGS),
+            stored,
+            shown: Shown::default(),
+        }
+    }
+
+    /// Adds a finding (in output order).
+    pub fn push(&mut self, item: FindingItem) -> anyhow::Result<()> {
+        self.chunk.push(item);
+        if self.chunk.len() >= CHUNK_FINDINGS {
+            self.flush_chunk()?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is left and flushes the output.
+    pub fn finish(mut self) -> anyhow::Result<(Option<Stored>, Shown)> {
+        self.flush_chunk()?;
+        self.writer.finish()?;
+        Ok((self.stored, self.shown))
+    }
+
+    fn flush_chunk(&mut self) -> anyhow::Result<()> {
+        let chunk = std::mem::take(&mut self.chunk);
+        let suppressed = match (self.store.as_deref_mut(), self.stored.as_mut()) {
+            (Some(store), Some(stored)) => persist(store, &self.input_keys, &chunk, stored)?,
+            _ => HashSet::new(),
+        };
+        for (finding, _) in chunk {
+            if suppressed.contains(&finding.id) {
+                continue;
+            }
+            self.shown.count += 1;
+            let label = finding.severity.label;
+            if self.shown.highest.is_none_or(|highest| label > highest) {
+                self.shown.highest = Some(label);
+            }
+            self.writer.write(finding)?;
+        }
+        self.chunk = Vec::with_capacity(CHUNK_FINDINGS);
+        Ok(())
+    }
+}
+
+/// Stores a chunk of findings (one contribution row per finding and input) and returns the
+/// ids of the ones the store has suppressed.
+fn persist(
+    store: &mut SqliteStore,
+    input_keys: &[String],
+    chunk: &[FindingItem],
+    stored: &mut Stored,
+) -> anyhow::Result<HashSet<String>> {
+    let mut batch = Vec::new();
+    for (finding, contributions) in chunk {
+        for contribution in contributions {
+            batch.push(part_of(finding, contribution, input_keys));
+        }
+    }
+    let report = store
+        .upsert_findings(&batch)
+        .context("writing findings to the store")?;
+    drop(batch);
+    let mut suppressed = HashSet::new();
+    for (finding, _) in chunk {
+        if let Some(stored) = store.get(&finding.id).context("reading back a finding")? {
+            if stored.status == Status::Suppressed {
+                suppressed.insert(finding.id.clone());
+            }
+        }
+    }
+    // The store counts a finding as created once, on its first contribution row; the others
+    // update it. Every contribution of a finding is in the same chunk, so per chunk, each
+    // finding was either created by this run or was already stored.
+    let created = report.created.min(chunk.len());
+    stored.created += created;
+    stored.updated += chunk.len() - created;
+    stored.suppressed += suppressed.len();
+    Ok(suppressed)
+}
+
+/// The part of `finding` that one input contributed.
+fn part_of(
+    finding: &Finding,
+    contribution: &Contribution,
+    input_keys: &[String],
+) -> FindingContribution {
+    let mut part = finding.clone();
+    part.event_count = contribution.count;
+    part.first_seen_ms = contribution.first_ms;
+    part.last_seen_ms = contribution.last_ms;
+    let input_key = match contribution.input {
+        DERIVED_INPUT => "derived".to_string(),
+        index => input_keys.get(index).cloned().unwrap_or_default(),
+    };
+    FindingContribution {
+        finding: part,
+        input_key,
+    }
+}
+
+/// The key under which an input's contribution is stored: re-reading the same file replaces
+/// its contribution instead of adding to it.
+fn input_key(input: &Input) -> String {
+    match input {
+        Input::Stdin => "stdin".to_string(),
+        Input::File(path) => std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.clone())
+            .display()
+            .to_string(),
+    }
+}
+
+/// Standard output in the chosen format. JSON Lines is written finding by finding; the
+/// table, ASFF and OCSF are one document each (a table sized to its rows, a JSON array), so
+/// their findings are kept until the end: those formats are for the screen and for
+/// uploads, JSON Lines for floods.
+enum Writer {
+    Lines(BufWriter<Stdout>),
+    Document(Format, Vec<Finding>),
+}
+
+impl Writer {
+    fn new(format: Format) -> Self {
+        match format {
+            Format::Jsonl => Writer::Lines(BufWriter::new(std::io::stdout())),
+            other => Writer::Document(other, Vec::new()),
+        }
+    }
+
+    fn write(&mut self, finding: Finding) -> anyhow::Result<()> {
+        match self {
+            Writer::Lines(out) => {
+                vigil_findings::write_findings(Format::Jsonl, std::slice::from_ref(&finding), out)
+                    .context("writing findings")?;
+            }
+            Writer::Document(_, findings) => findings.push(finding),
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Writer::Lines(mut out) => out.flush().context("writing findings"),
+            Writer::Document(format, findings) => {
+                let stdout = std::io::stdout();
+                let mut out = BufWriter::new(stdout.lock());
+                vigil_findings::write_findings(format, &findings, &mut out)
+                    .context("writing findings")?;
+                out.flush().context("writing findings")
+            }
+        }
+    }
+}
