@@ -17,6 +17,12 @@ use vigil_store::{FindingContribution, SqliteStore, Store};
 /// evidence records).
 const CHUNK_FINDINGS: usize = 1024;
 
+/// How many bytes of per-input parts one store transaction may take. Each input that
+/// contributed to a finding gets its own copy of the finding (the store replaces one input's
+/// part when that input is read again), so a finding seen in hundreds of files is hundreds of
+/// copies: a chunk of such findings is split into several transactions, never a finding.
+const BATCH_BYTES: usize = 8 << 20;
+
 /// What the store did with this run's findings.
 #[derive(Debug, Default)]
 pub struct Stored {
@@ -104,18 +110,61 @@ fn persist(
     chunk: &[FindingItem],
     stored: &mut Stored,
 ) -> anyhow::Result<HashSet<String>> {
-    let mut batch = Vec::new();
-    for (finding, contributions) in chunk {
-        for contribution in contributions {
-            batch.push(part_of(finding, contribution, input_keys));
+    let mut suppressed = HashSet::new();
+    let mut rest = chunk;
+    while !rest.is_empty() {
+        let (batch, after) = rest.split_at(batch_len(rest, BATCH_BYTES));
+        persist_batch(store, input_keys, batch, stored, &mut suppressed)?;
+        rest = after;
+    }
+    Ok(suppressed)
+}
+
+/// How many findings at the start of `items` go into one transaction: as many as fit in
+/// `budget` bytes of per-input parts, and at least one.
+fn batch_len(items: &[FindingItem], budget: usize) -> usize {
+    let mut bytes = 0usize;
+    for (taken, (finding, contributions)) in items.iter().enumerate() {
+        let cost = approximate_bytes(finding).saturating_mul(contributions.len().max(1));
+        bytes = bytes.saturating_add(cost);
+        if taken > 0 && bytes > budget {
+            return taken;
         }
     }
+    items.len()
+}
+
+/// Roughly what a copy of `finding` takes in memory: its evidence records dominate.
+fn approximate_bytes(finding: &Finding) -> usize {
+    let samples: usize = finding
+        .samples
+        .iter()
+        .map(|s| s.record.get().len() + s.origin.len())
+        .sum();
+    1024 + finding.description.len() + samples
+}
+
+fn persist_batch(
+    store: &mut SqliteStore,
+    input_keys: &[String],
+    batch: &[FindingItem],
+    stored: &mut Stored,
+    suppressed: &mut HashSet<String>,
+) -> anyhow::Result<()> {
+    let parts: Vec<FindingContribution> = batch
+        .iter()
+        .flat_map(|(finding, contributions)| {
+            contributions
+                .iter()
+                .map(|contribution| part_of(finding, contribution, input_keys))
+        })
+        .collect();
     let report = store
-        .upsert_findings(&batch)
+        .upsert_findings(&parts)
         .context("writing findings to the store")?;
-    drop(batch);
-    let mut suppressed = HashSet::new();
-    for (finding, _) in chunk {
+    drop(parts);
+    let before = suppressed.len();
+    for (finding, _) in batch {
         if let Some(stored) = store.get(&finding.id).context("reading back a finding")? {
             if stored.status == Status::Suppressed {
                 suppressed.insert(finding.id.clone());
@@ -123,13 +172,13 @@ fn persist(
         }
     }
     // The store counts a finding as created once, on its first contribution row; the others
-    // update it. Every contribution of a finding is in the same chunk, so per chunk, each
+    // update it. Every contribution of a finding is in the same batch, so per batch, each
     // finding was either created by this run or was already stored.
-    let created = report.created.min(chunk.len());
+    let created = report.created.min(batch.len());
     stored.created += created;
-    stored.updated += chunk.len() - created;
-    stored.suppressed += suppressed.len();
-    Ok(suppressed)
+    stored.updated += batch.len() - created;
+    stored.suppressed += suppressed.len() - before;
+    Ok(())
 }
 
 /// The part of `finding` that one input contributed.
@@ -203,5 +252,65 @@ impl Writer {
                 out.flush().context("writing findings")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A finding whose one evidence record is `record_bytes` long.
+    fn finding(id: &str, record_bytes: usize) -> Finding {
+        let record = format!("{{\"pad\":\"{}\"}}", "x".repeat(record_bytes));
+        let json = serde_json::json!({
+            "id": id, "rule_id": "r", "title": "t", "rule_kind": "sigma", "description": "d",
+            "severity": {"label": "HIGH", "score": 70}, "first_seen_ms": 0,
+            "last_seen_ms": 0, "window_start_ms": 0, "event_count": 1, "dedup_key": "k",
+            "account": null, "region": null, "principal": null, "resources": [],
+            "source_ips": [], "log_sources": ["cloudtrail"], "tags": [], "runbook": null,
+            "intel": [],
+            "samples": [{"origin": "f:1", "source": "cloudtrail", "time_ms": 0,
+                         "record": serde_json::from_str::<serde_json::Value>(&record).ok()}],
+            "status": "NEW", "history": []
+        });
+        match serde_json::from_value(json) {
+            Ok(finding) => finding,
+            Err(e) => panic!("test finding does not decode: {e}"),
+        }
+    }
+
+    fn item(id: &str, record_bytes: usize, inputs: usize) -> FindingItem {
+        let contributions = (0..inputs)
+            .map(|input| Contribution {
+                input,
+                count: 1,
+                first_ms: 0,
+                last_ms: 0,
+            })
+            .collect();
+        (finding(id, record_bytes), contributions)
+    }
+
+    #[test]
+    fn a_batch_counts_one_copy_of_a_finding_per_input() {
+        // 10 KB findings: with one input, ten fit in 200 KB; with ten inputs, only one does.
+        let light: Vec<FindingItem> = (0..30).map(|i| item(&i.to_string(), 10_000, 1)).collect();
+        let heavy: Vec<FindingItem> = (0..30).map(|i| item(&i.to_string(), 10_000, 10)).collect();
+        let light_len = batch_len(&light, 200_000);
+        assert!((10..=20).contains(&light_len), "{light_len}");
+        assert_eq!(batch_len(&heavy, 200_000), 1);
+    }
+
+    #[test]
+    fn a_batch_takes_at_least_one_finding_and_ends_at_the_chunk() {
+        let huge = vec![item("a", 1_000_000, 50), item("b", 10, 1)];
+        assert_eq!(
+            batch_len(&huge, 1_000),
+            1,
+            "an oversized finding goes alone"
+        );
+        let small = vec![item("a", 10, 1), item("b", 10, 1)];
+        assert_eq!(batch_len(&small, BATCH_BYTES), 2);
+        assert_eq!(batch_len(&[], BATCH_BYTES), 0);
     }
 }
