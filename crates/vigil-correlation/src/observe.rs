@@ -220,6 +220,12 @@ pub struct Observation {
 }
 
 impl Observation {
+    /// The hash of the group's values: equal for equal groups, whichever worker interned
+    /// them (see [`Observation::hash_group`]).
+    pub fn group_hash(&self) -> u64 {
+        self.group_hash
+    }
+
     /// An observation of member `member` of correlation `correlation`.
     pub fn new(
         correlation: u32,

@@ -204,3 +204,78 @@ fn push_unique(list: &mut Vec<String>, value: &str) {
         list.push(value.to_string());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::RuleSetOptions;
+    use crate::worker::FileWorker;
+
+    fn incident() -> Vec<Input> {
+        let logs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/incident/logs");
+        vigil_input::expand(&[logs.to_string()]).unwrap()
+    }
+
+    fn assert_read_back_equal(kept: &FxHashMap<Origin, SampleRecord>, inputs: &[Input]) {
+        let read = ReadOptions::default();
+        let wanted: FxHashSet<&Origin> = kept.keys().collect();
+        for threads in [1, 2] {
+            let found = read_records(&wanted, inputs, &read, threads);
+            assert_eq!(found.len(), wanted.len());
+            for (origin, sample) in &found {
+                let expected = &kept[origin];
+                assert_eq!(sample.json, expected.json, "{origin:?}");
+                assert_eq!(sample.time_ms, expected.time_ms);
+                assert_eq!(sample.source, expected.source);
+            }
+        }
+    }
+
+    /// Whichever records are wanted (some skipped between them, or none), the read-back finds
+    /// exactly the records a full read gives.
+    #[test]
+    fn records_read_back_equal_those_of_a_full_read() {
+        let inputs = incident();
+        let mut all = FxHashMap::default();
+        for input in &inputs {
+            let mut collected = vigil_input::Collected::default();
+            vigil_input::read_input(input, &ReadOptions::default(), &mut collected);
+            for event in &collected.events {
+                all.insert(event.origin.clone(), SampleRecord::of(event).unwrap());
+            }
+        }
+        assert!(all.len() > 20, "{} records", all.len());
+        for every in [1, 3, 7] {
+            let some: FxHashMap<Origin, SampleRecord> = all
+                .iter()
+                .filter(|(origin, _)| origin.record % every == 0)
+                .map(|(origin, sample)| (origin.clone(), sample.clone()))
+                .collect();
+            assert_read_back_equal(&some, &inputs);
+        }
+    }
+
+    /// The records the worker keeps during the first pass (so they need not be read back)
+    /// are exactly the records the read-back would find.
+    #[test]
+    fn records_kept_while_reading_equal_the_records_read_back() {
+        let set = RuleSet::load(&RuleSetOptions {
+            builtin: true,
+            ..RuleSetOptions::default()
+        });
+        let inputs = incident();
+        let mut worker = FileWorker::new(&set, 5, 16);
+        worker.observation_budget = 64 << 20;
+        for (at, input) in inputs.iter().enumerate() {
+            worker.input = at;
+            vigil_input::read_input(input, &ReadOptions::default(), &mut worker);
+        }
+        let kept = &worker.partial.correlation_samples;
+        assert!(
+            !kept.is_empty(),
+            "the incident has groups observed repeatedly"
+        );
+        assert!(kept.len() < worker.partial.observations.len());
+        assert_read_back_equal(kept, &inputs);
+    }
+}

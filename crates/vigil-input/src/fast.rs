@@ -50,22 +50,33 @@ pub(crate) fn read_records(
 
 /// Splits the array without parsing its elements and parses only those the sink wants.
 /// Stops at the last record the sink wants: the rest is not split.
+///
+/// The split is [`crate::split::Elements`], which yields exactly what the careful path's
+/// scanner yields (so records are numbered alike whatever the text holds) about three times
+/// faster than sonic-rs's checked `to_array_iter`, which validates every record it skips.
+/// A record that is not valid JSON is still skipped unparsed unless it is wanted; when a
+/// wanted one cannot be delivered, or the structure breaks, the careful path takes over
+/// from there, as for the first pass.
 fn pick_records(frame: &Frame, text: &str, hint: Hint, cx: &mut Emitter) -> Option<usize> {
     let last = cx.last_wanted();
-    let mut elements = sonic_rs::to_array_iter(text);
+    let mut elements = crate::split::Elements::new(text.as_bytes(), 0);
     for accepted in 0.. {
         if last.is_some_and(|last| frame.record(cx) > last) {
             return None;
         }
         let element = elements.next()?;
-        let Ok(element) = element else {
+        let Ok(range) = element else {
             return Some(accepted);
         };
         if !cx.wants(frame.record(cx)) {
             cx.pass();
             continue;
         }
-        let raw = element.as_raw_str();
+        // Elements start and end at ASCII brackets, quotes or value bytes: always char
+        // boundaries of `text`.
+        let Some(raw) = text.get(range) else {
+            return Some(accepted);
+        };
         if raw.len() > cx.opts.max_record_bytes || !accept(frame, raw, hint, cx) {
             return Some(accepted);
         }

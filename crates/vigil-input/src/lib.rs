@@ -49,6 +49,7 @@ mod s3_access;
 mod scan;
 mod shape;
 mod source;
+mod split;
 mod text;
 mod validate;
 
