@@ -12,27 +12,27 @@ use crate::frame::Frame;
 use crate::records::{read_array, read_value};
 use crate::scan;
 use crate::shape::{Hint, Wrapper};
-use crate::source::{LineRead, Source};
+use crate::source::{DocBuffer, LineRead, Source};
 use crate::Format;
 
 thread_local! {
     /// The document buffer of the last JSON input this thread read, kept for the next one:
     /// a worker reads thousands of CloudTrail files of a few MiB each, and growing a fresh
-    /// buffer for each (reallocating and copying it as it doubles, faulting its pages in)
-    /// cost more than a few percent of detection.
-    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+    /// buffer for each (reallocating and copying it as it doubles, faulting its pages in,
+    /// zeroing it to read into it) cost more than a few percent of detection.
+    static SPARE: Cell<DocBuffer> = const { Cell::new(DocBuffer::new()) };
 }
 
 /// The largest buffer kept between inputs (a bigger one is freed: memory stays bounded).
 const SPARE_MAX_BYTES: usize = 8 << 20;
 
-/// An empty buffer, with the capacity of the last one given back on this thread.
-fn take_spare() -> Vec<u8> {
+/// An empty buffer, with the allocation of the last one given back on this thread.
+fn take_spare() -> DocBuffer {
     SPARE.with(Cell::take)
 }
 
 /// Keeps `buffer`'s allocation for the next input read on this thread.
-fn keep_spare(mut buffer: Vec<u8>) {
+fn keep_spare(mut buffer: DocBuffer) {
     if buffer.capacity() <= SPARE_MAX_BYTES {
         buffer.clear();
         SPARE.with(|spare| spare.set(buffer));
@@ -40,30 +40,41 @@ fn keep_spare(mut buffer: Vec<u8>) {
 }
 
 /// Reads a JSON input whose first bytes (a byte order mark, whitespace) are in `head`.
+///
+/// The first line is read straight into the document buffer after `head`: when the input
+/// turns out to be one document (a CloudTrail log file is one line), the rest is appended
+/// to it, and nothing is copied or moved on the way.
 pub(crate) fn read_json(src: &mut Source, head: Vec<u8>, cx: &mut Emitter) {
     let (offset, line) = (src.offset, src.lines + 1);
-    let mut first = take_spare();
-    let read = src.read_line(&mut first, cx.opts.max_document_bytes);
-    let newline = src.offset - offset > first.len() as u64;
+    let mut doc = take_spare();
+    doc.extend_from_slice(&head);
+    let read = src.read_line_into(&mut doc, cx.opts.max_document_bytes);
+    let first_len = doc.len() - head.len();
+    let newline = src.offset - offset > first_len as u64;
     let mut gap = Vec::new();
     let next = match read {
-        Ok(LineRead::TooLong(len)) => return too_big(len, cx),
+        Ok(LineRead::TooLong(len)) => {
+            keep_spare(doc);
+            return too_big(len, cx);
+        }
         Ok(_) => src.skip_blank(&mut gap),
         Err(e) => Err(e),
     };
+    let first = doc.as_slice().get(head.len()..).unwrap_or_default();
     match next {
-        Ok(Some(_)) if scan::is_single_value(&first) => {
+        Ok(Some(_)) if scan::is_single_value(first) => {
             cx.report.format = Format::JsonLines;
-            read_json_line(&first, offset, line, cx);
-            read_lines(src, first, cx);
+            read_json_line(first, offset, line, cx);
+            read_lines(src, doc.into_vec(), cx);
         }
         Ok(_) => {
-            let doc = join(head, first, newline, &gap);
-            keep_spare(read_whole(src, doc, cx));
+            join(&mut doc, newline, &gap);
+            read_whole(src, &mut doc, cx);
+            keep_spare(doc);
         }
         Err(e) => {
-            let doc = join(head, first, newline, &gap);
-            read_document(&doc, true, cx);
+            join(&mut doc, newline, &gap);
+            read_document(doc.as_slice(), true, cx);
             keep_spare(doc);
             let spot = end_spot(src, cx);
             cx.fail(spot, src.describe_error(&e));
@@ -71,16 +82,12 @@ pub(crate) fn read_json(src: &mut Source, head: Vec<u8>, cx: &mut Emitter) {
     }
 }
 
-fn join(head: Vec<u8>, first: Vec<u8>, newline: bool, gap: &[u8]) -> Vec<u8> {
-    let mut doc = first;
-    if !head.is_empty() {
-        doc.splice(0..0, head);
-    }
+/// Completes the document's start (its first bytes and first line) with what followed.
+fn join(doc: &mut DocBuffer, newline: bool, gap: &[u8]) {
     if newline {
         doc.push(b'\n');
     }
     doc.extend_from_slice(gap);
-    doc
 }
 
 fn too_big(len: u64, cx: &mut Emitter) {
@@ -104,18 +111,17 @@ fn end_spot(src: &Source, cx: &Emitter) -> Spot {
     }
 }
 
-/// Reads the rest of a document into `doc` and its records from it; gives `doc` back.
-fn read_whole(src: &mut Source, mut doc: Vec<u8>, cx: &mut Emitter) -> Vec<u8> {
-    match src.read_rest(&mut doc, cx.opts.max_document_bytes) {
-        Ok(true) => read_document(&doc, false, cx),
+/// Reads the rest of a document into `doc` and its records from it.
+fn read_whole(src: &mut Source, doc: &mut DocBuffer, cx: &mut Emitter) {
+    match src.read_rest(doc, cx.opts.max_document_bytes) {
+        Ok(true) => read_document(doc.as_slice(), false, cx),
         Ok(false) => too_big(doc.len() as u64, cx),
         Err(e) => {
-            read_document(&doc, true, cx);
+            read_document(doc.as_slice(), true, cx);
             let spot = end_spot(src, cx);
             cx.fail(spot, src.describe_error(&e));
         }
     }
-    doc
 }
 
 /// Reads the records of a whole JSON document (`truncated`: it was cut short by a read
@@ -157,7 +163,7 @@ fn trim_end(bytes: &[u8]) -> usize {
 /// Reads JSON Lines after the first line, reusing its buffer (then kept for the next input).
 fn read_lines(src: &mut Source, mut line: Vec<u8>, cx: &mut Emitter) {
     read_lines_into(src, &mut line, cx);
-    keep_spare(line);
+    keep_spare(DocBuffer::from_vec(line));
 }
 
 fn read_lines_into(src: &mut Source, line: &mut Vec<u8>, cx: &mut Emitter) {

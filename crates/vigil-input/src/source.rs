@@ -2,20 +2,30 @@
 //! line by line with a bound on line length, and positioned (byte offset, line number) so
 //! that every record and reject can say where it was.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, BufRead, BufReader, Read};
 use std::rc::Rc;
 
 use flate2::bufread::MultiGzDecoder;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The size of every read from the (decompressed) input: the buffer's, and that of each
+/// read made straight into a document.
 const BUFFER_BYTES: usize = 256 * 1024;
 /// What is kept of a line that is too long.
 const EXCERPT_KEEP: usize = crate::Reject::EXCERPT_BYTES;
+/// The largest read buffer kept between inputs (one grown past it is freed).
+const SPARE_MAX_BYTES: usize = 8 << 20;
+
+thread_local! {
+    /// The read buffer of the last input this thread read, kept for the next one: a new
+    /// buffer must be zeroed before it can be read into (256 KiB per input).
+    static READ_SPARE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// A readable input with its position.
 pub(crate) struct Source<'r> {
-    reader: Box<dyn BufRead + 'r>,
+    reader: Buffered<'r>,
     /// Compressed bytes the gzip decoder has consumed, when the input is compressed.
     compressed_read: Option<Rc<Cell<u64>>>,
     /// Decompressed bytes consumed so far.
@@ -51,13 +61,13 @@ impl<'r> Source<'r> {
         let decoder = MultiGzDecoder::new(counted);
         Ok(Source {
             compressed_read: Some(consumed),
-            ..Source::plain(Box::new(BufReader::with_capacity(BUFFER_BYTES, decoder)))
+            ..Source::plain(Box::new(decoder))
         })
     }
 
-    fn plain(reader: Box<dyn BufRead + 'r>) -> Self {
+    fn plain(inner: Box<dyn Read + 'r>) -> Self {
         Source {
-            reader,
+            reader: Buffered::new(inner),
             compressed_read: None,
             offset: 0,
             lines: 0,
@@ -144,14 +154,115 @@ impl<'r> Source<'r> {
         })
     }
 
+    /// Appends one line to `doc`, like [`Source::read_line`] (at most `max` bytes of it; a
+    /// longer line is consumed, and `doc` is left as it was), but reading what the buffer
+    /// does not hold straight into `doc`: a CloudTrail log file is one line of up to several
+    /// MiB, which would otherwise be copied from the buffer into the document whole. Reads
+    /// are made as the buffer would make them (the same sizes, at the same points), so a
+    /// corrupt input fails at the same place.
+    pub(crate) fn read_line_into(
+        &mut self,
+        doc: &mut DocBuffer,
+        max: usize,
+    ) -> io::Result<LineRead> {
+        let start = doc.len();
+        if doc.is_empty() {
+            self.reader.hand_over(doc, max);
+        }
+        // What was handed over is consumed.
+        let mut total = (doc.len() - start) as u64;
+        self.offset += total;
+        let mut too_long = false;
+        let mut ended_line = false;
+        loop {
+            let buffered = self.reader.buffered();
+            let chunk = if buffered.is_empty() && too_long {
+                self.reader.fill_buf()?
+            } else {
+                buffered
+            };
+            if !chunk.is_empty() {
+                let newline = memchr::memchr(b'\n', chunk);
+                let content = chunk
+                    .get(..newline.unwrap_or(chunk.len()))
+                    .unwrap_or_default();
+                total += content.len() as u64;
+                too_long = too_long || doc.len() - start + content.len() > max;
+                if !too_long {
+                    doc.extend_from_slice(content);
+                }
+                let used = content.len() + usize::from(newline.is_some());
+                self.offset += used as u64;
+                self.lines += u64::from(newline.is_some());
+                self.reader.consume(used);
+                if newline.is_some() {
+                    ended_line = true;
+                    break;
+                }
+                continue;
+            }
+            if too_long {
+                break;
+            }
+            // The buffer is empty: read the next bytes into the document itself.
+            let read = self.reader.read_direct(doc.spare(BUFFER_BYTES))?;
+            if read == 0 {
+                break;
+            }
+            let fresh = doc.spare(read);
+            let newline = memchr::memchr(b'\n', fresh);
+            let content = newline.unwrap_or(read);
+            if let Some(at) = newline {
+                // What came after the line goes back to the buffer, read next.
+                self.reader.unread(fresh.get(at + 1..).unwrap_or_default());
+            }
+            doc.advance(content);
+            total += content as u64;
+            self.offset += (content + usize::from(newline.is_some())) as u64;
+            self.lines += u64::from(newline.is_some());
+            too_long = doc.len() - start > max;
+            if newline.is_some() {
+                ended_line = true;
+                break;
+            }
+        }
+        if too_long {
+            doc.truncate(start);
+            return Ok(LineRead::TooLong(total));
+        }
+        Ok(if total == 0 && !ended_line {
+            LineRead::End
+        } else {
+            LineRead::Line
+        })
+    }
+
     /// Appends the rest of the input to `doc`, stopping after `max` bytes in all. Returns
-    /// whether the input ended within the bound.
-    pub(crate) fn read_rest(&mut self, doc: &mut Vec<u8>, max: usize) -> io::Result<bool> {
-        let room = (max.saturating_sub(doc.len()) as u64).saturating_add(1);
-        let before = doc.len();
-        let result = (&mut self.reader).take(room).read_to_end(doc);
-        self.offset += (doc.len() - before) as u64;
-        result?;
+    /// whether the input ended within the bound. What the buffer does not hold is read
+    /// straight into `doc`.
+    pub(crate) fn read_rest(&mut self, doc: &mut DocBuffer, max: usize) -> io::Result<bool> {
+        let limit = max.saturating_add(1);
+        loop {
+            let room = limit.saturating_sub(doc.len());
+            if room == 0 {
+                break;
+            }
+            let buffered = self.reader.buffered();
+            if !buffered.is_empty() {
+                let taken = buffered.get(..room).unwrap_or(buffered);
+                doc.extend_from_slice(taken);
+                let used = taken.len();
+                self.offset += used as u64;
+                self.reader.consume(used);
+                continue;
+            }
+            let read = self.reader.read_direct(doc.spare(room.min(BUFFER_BYTES)))?;
+            if read == 0 {
+                break;
+            }
+            doc.advance(read);
+            self.offset += read as u64;
+        }
         Ok(doc.len() <= max)
     }
 
@@ -165,6 +276,199 @@ impl<'r> Source<'r> {
             ),
             None => format!("read error after {} bytes: {error}", self.offset),
         }
+    }
+}
+
+/// The decompressed (or plain) bytes of the input, buffered. Written by hand rather than
+/// with `std::io::BufReader` because a long line is read around the buffer, straight into
+/// the document ([`Source::read_line_into`]), and what such a read brings past the line's end
+/// must be given back to the buffer, which `BufReader` cannot take.
+struct Buffered<'r> {
+    inner: Box<dyn Read + 'r>,
+    /// At least [`BUFFER_BYTES`] long (more after a large [`Buffered::unread`]), all of it
+    /// initialized; `pos..filled` is what is buffered.
+    buf: Vec<u8>,
+    pos: usize,
+    filled: usize,
+}
+
+impl<'r> Buffered<'r> {
+    fn new(inner: Box<dyn Read + 'r>) -> Self {
+        let mut buf = READ_SPARE.with(|spare| std::mem::take(&mut *spare.borrow_mut()));
+        if buf.len() < BUFFER_BYTES {
+            buf.resize(BUFFER_BYTES, 0);
+        }
+        Buffered {
+            inner,
+            buf,
+            pos: 0,
+            filled: 0,
+        }
+    }
+
+    /// What is buffered (empty when a read is due).
+    fn buffered(&self) -> &[u8] {
+        self.buf.get(self.pos..self.filled).unwrap_or_default()
+    }
+
+    /// What is buffered, reading more first when nothing is (empty at the end).
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.filled {
+            let out = self.buf.get_mut(..BUFFER_BYTES).unwrap_or_default();
+            let read = read_retrying(&mut self.inner, out)?;
+            (self.pos, self.filled) = (0, read);
+        }
+        Ok(self.buffered())
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.pos = (self.pos + amount).min(self.filled);
+    }
+
+    /// When what is buffered is the start of a line longer than the buffer (and at most
+    /// `max` bytes so far), makes it the content of the empty `doc` by exchanging their
+    /// allocations, instead of copying it: the buffer is the first 256 KiB of a CloudTrail
+    /// log file.
+    fn hand_over(&mut self, doc: &mut DocBuffer, max: usize) {
+        let held = self.buffered();
+        if self.pos != 0
+            || held.is_empty()
+            || held.len() > max
+            || memchr::memchr(b'\n', held).is_some()
+        {
+            return;
+        }
+        std::mem::swap(&mut self.buf, &mut doc.bytes);
+        doc.len = self.filled;
+        if self.buf.len() < BUFFER_BYTES {
+            self.buf.resize(BUFFER_BYTES, 0);
+        }
+        (self.pos, self.filled) = (0, 0);
+    }
+
+    /// Reads into `out` around the buffer, which must be empty.
+    fn read_direct(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        debug_assert!(self.pos >= self.filled);
+        read_retrying(&mut self.inner, out)
+    }
+
+    /// Makes `bytes` what is buffered; the buffer must be empty.
+    fn unread(&mut self, bytes: &[u8]) {
+        debug_assert!(self.pos >= self.filled);
+        if self.buf.len() < bytes.len() {
+            self.buf.resize(bytes.len(), 0);
+        }
+        if let Some(out) = self.buf.get_mut(..bytes.len()) {
+            out.copy_from_slice(bytes);
+        }
+        (self.pos, self.filled) = (0, bytes.len());
+    }
+}
+
+impl Drop for Buffered<'_> {
+    fn drop(&mut self) {
+        if self.buf.capacity() <= SPARE_MAX_BYTES {
+            let buf = std::mem::take(&mut self.buf);
+            // `try_with`: the thread may be exiting, its spare already gone.
+            let _ = READ_SPARE.try_with(|spare| *spare.borrow_mut() = buf);
+        }
+    }
+}
+
+/// `Read::read`, retried when interrupted (as `BufReader` and `read_to_end` do).
+fn read_retrying(reader: &mut dyn Read, out: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(out) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            result => return result,
+        }
+    }
+}
+
+/// A growable byte buffer that keeps the bytes past its content initialized, so that the
+/// input can be read into it again without zeroing: `Read::read` takes an initialized slice,
+/// and safe Rust can only make one of a `Vec`'s spare capacity by zeroing it (a memset of
+/// the whole document for every input, the buffer being reused from input to input).
+#[derive(Debug, Default)]
+pub(crate) struct DocBuffer {
+    /// Initialized bytes: the content, then bytes free to be overwritten.
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl DocBuffer {
+    /// An empty buffer.
+    pub(crate) const fn new() -> Self {
+        DocBuffer {
+            bytes: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// An empty buffer that reuses `bytes`' allocation (and initialized bytes).
+    pub(crate) fn from_vec(bytes: Vec<u8>) -> Self {
+        DocBuffer { bytes, len: 0 }
+    }
+
+    /// The allocation, for reuse as a line buffer (its content is not kept).
+    pub(crate) fn into_vec(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// The content.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    /// Empties the content, keeping the allocation.
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    pub(crate) fn extend_from_slice(&mut self, more: &[u8]) {
+        let end = self.len + more.len();
+        match self.bytes.get_mut(self.len..end) {
+            Some(out) => out.copy_from_slice(more),
+            None => {
+                self.bytes.truncate(self.len);
+                self.bytes.extend_from_slice(more);
+            }
+        }
+        self.len = end;
+    }
+
+    pub(crate) fn push(&mut self, byte: u8) {
+        self.extend_from_slice(&[byte]);
+    }
+
+    /// `want` bytes to write after the content (zeroed only where never written before);
+    /// [`DocBuffer::advance`] then adds what was written to the content.
+    fn spare(&mut self, want: usize) -> &mut [u8] {
+        let end = self.len + want;
+        if self.bytes.len() < end {
+            self.bytes.resize(end, 0);
+        }
+        self.bytes.get_mut(self.len..end).unwrap_or_default()
+    }
+
+    fn advance(&mut self, written: usize) {
+        self.len = (self.len + written).min(self.bytes.len());
     }
 }
 
@@ -227,6 +531,108 @@ mod tests {
         assert_eq!(src.read_line(&mut line, 10).unwrap(), LineRead::End);
     }
 
+    /// Lines around the buffer's size (shorter, equal, longer, several times longer), an
+    /// empty line, and no newline at the end; the first line is `first` bytes long.
+    fn long_lines(first: usize) -> Vec<u8> {
+        let mut text = Vec::new();
+        let lengths = [
+            first,
+            BUFFER_BYTES - 3,
+            0,
+            BUFFER_BYTES,
+            BUFFER_BYTES + 1,
+            7,
+            3 * BUFFER_BYTES + 11,
+            2,
+            BUFFER_BYTES / 2,
+            BUFFER_BYTES * 2,
+            4,
+        ];
+        for (i, len) in lengths.into_iter().enumerate() {
+            let byte = b'a' + (i % 26) as u8;
+            text.extend(std::iter::repeat_n(byte, len));
+            text.push(b'\n');
+        }
+        text.extend_from_slice(b"last");
+        text
+    }
+
+    #[test]
+    fn lines_read_into_a_document_are_the_lines_read_through_the_buffer() {
+        // A long first line is handed over from the buffer to an empty document.
+        for first in [5, 3 * BUFFER_BYTES + 5] {
+            let text = long_lines(first);
+            for input in [text.clone(), gzip(&text)] {
+                for (max, kept) in [
+                    (usize::MAX, &b""[..]),
+                    (usize::MAX, b"kept"),
+                    (BUFFER_BYTES + 1, b""),
+                    (BUFFER_BYTES + 1, b"kept"),
+                    (1000, b""),
+                ] {
+                    let mut through = Source::new(&input[..]).unwrap();
+                    let mut into = Source::new(&input[..]).unwrap();
+                    // As reading an input does: its first bytes are looked at first.
+                    assert_eq!(into.peek().unwrap().first(), text.first());
+                    let (mut line, mut doc) = (Vec::new(), DocBuffer::default());
+                    loop {
+                        doc.clear();
+                        doc.extend_from_slice(kept);
+                        let expected = through.read_line(&mut line, max).unwrap();
+                        let found = into.read_line_into(&mut doc, max).unwrap();
+                        assert_eq!(found, expected, "max {max}, line {}", through.lines);
+                        assert_eq!((into.offset, into.lines), (through.offset, through.lines));
+                        let (start, rest) = doc.as_slice().split_at(kept.len());
+                        assert_eq!(start, kept);
+                        match found {
+                            LineRead::Line => assert!(rest == line.as_slice()),
+                            _ => assert!(rest.is_empty()),
+                        }
+                        if found == LineRead::End {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn what_follows_a_line_read_into_a_document_is_read_next() {
+        let text = long_lines(BUFFER_BYTES * 2);
+        let mut src = Source::new(&text[..]).unwrap();
+        let mut doc = DocBuffer::default();
+        let mut kept = Vec::new();
+        // The first lines go into the document, the rest is read through the buffer.
+        for _ in 0..7 {
+            assert_eq!(
+                src.read_line_into(&mut doc, usize::MAX).unwrap(),
+                LineRead::Line
+            );
+            doc.push(b'\n');
+        }
+        assert_eq!(src.skip_blank(&mut kept).unwrap(), Some(b'h'));
+        assert!(src.read_rest(&mut doc, usize::MAX).unwrap());
+        assert_eq!(doc.as_slice(), text.as_slice());
+        assert_eq!(src.offset, text.len() as u64);
+    }
+
+    #[test]
+    fn document_buffers_reuse_their_bytes() {
+        let mut doc = DocBuffer::default();
+        doc.extend_from_slice(b"abcdef");
+        doc.clear();
+        doc.extend_from_slice(b"xy");
+        doc.push(b'z');
+        assert_eq!(doc.as_slice(), b"xyz");
+        assert_eq!(doc.spare(2), b"de");
+        doc.advance(1);
+        assert_eq!(doc.as_slice(), b"xyzd");
+        assert_eq!(doc.spare(4), b"ef\0\0");
+        let reused = DocBuffer::from_vec(doc.into_vec());
+        assert!(reused.is_empty());
+    }
+
     #[test]
     fn gzip_is_detected_by_its_magic_and_blank_space_skipped() {
         let compressed = gzip(b"\xef\xbb\xbf \n\t{\"a\":1}");
@@ -242,10 +648,12 @@ mod tests {
     #[test]
     fn documents_stop_at_the_bound() {
         let mut src = Source::new(&b"0123456789"[..]).unwrap();
-        let mut doc = b"ab".to_vec();
+        let mut doc = DocBuffer::default();
+        doc.extend_from_slice(b"ab");
         assert!(!src.read_rest(&mut doc, 5).unwrap());
+        assert_eq!(doc.as_slice(), b"ab0123");
         let mut src = Source::new(&b"0123"[..]).unwrap();
-        let mut doc = Vec::new();
+        let mut doc = DocBuffer::default();
         assert!(src.read_rest(&mut doc, 5).unwrap());
         assert_eq!((doc.as_slice(), src.offset), (&b"0123"[..], 4));
     }
@@ -255,7 +663,7 @@ mod tests {
         let compressed = gzip(&b"{\"eventName\":\"x\"}\n".repeat(5000));
         let cut = &compressed[..compressed.len() / 2];
         let mut src = Source::new(cut).unwrap();
-        let mut doc = Vec::new();
+        let mut doc = DocBuffer::default();
         let error = src.read_rest(&mut doc, usize::MAX).unwrap_err();
         assert!(!doc.is_empty());
         let text = src.describe_error(&error);
