@@ -344,8 +344,8 @@ impl RecordCache {
     /// Bits of the seen-groups filter (512 KiB): few false positives for hundreds of
     /// thousands of groups.
     const SEEN_BITS: usize = 1 << 22;
-    /// The cache may take up to 1/`BUDGET_SHARE` of the observation budget: 16 MiB of the
-    /// default 128 MiB. More would keep more (a half keeps nearly every record the 100k
+    /// The cache may take up to 1/`BUDGET_SHARE` of the observation budget: 13 MiB of the
+    /// default 106 MiB on one thread. More would keep more (a half keeps nearly every record the 100k
     /// corpus needs) but raised the peak RSS of 1M records on two threads from 220 to
     /// 285 MiB, over the 256 MiB target: the budget is full there already.
     const BUDGET_SHARE: usize = 8;

@@ -144,11 +144,11 @@ pub struct DetectArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Memory for the whole run, in MiB (default 240). After a fixed part (32 MiB) and each
+    /// Memory for the whole run, in MiB (default 208). After a fixed part (32 MiB) and each
     /// thread's own (16 MiB), two thirds go to correlation observations, one third to finding
     /// drafts, one sixth to the findings on their way out (used once the observations are
     /// gone); beyond them, data is sorted and spilled to temporary files and merged back
-    /// (same output, bounded memory). On one thread: 128, 64 and 32 MiB.
+    /// (same output, bounded memory). On one thread: 106, 53 and 26 MiB.
     #[arg(long, value_name = "MIB")]
     pub memory: Option<u64>,
     /// Memory for correlation observations and the strings they share, in MiB, over all
