@@ -59,7 +59,7 @@ pub(crate) fn read_records(
 /// from there, as for the first pass.
 fn pick_records(frame: &Frame, text: &str, hint: Hint, cx: &mut Emitter) -> Option<usize> {
     let last = cx.last_wanted();
-    let mut elements = crate::split::Elements::new(text.as_bytes(), 0);
+    let mut elements = crate::split::elements(text.as_bytes(), 0);
     for accepted in 0.. {
         if last.is_some_and(|last| frame.record(cx) > last) {
             return None;

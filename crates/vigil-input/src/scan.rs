@@ -112,6 +112,9 @@ pub(crate) fn is_single_value(bytes: &[u8]) -> bool {
     }
 }
 
+/// How the end of one element is found: [`value_end`], or a faster equivalent.
+pub(crate) type ValueEnd = fn(&[u8], usize) -> Result<usize, ScanError>;
+
 /// The elements of the array whose `[` is at `open`, as byte ranges. After an error the
 /// iterator ends: without the structure there is no telling where the next element starts.
 pub(crate) struct Elements<'a> {
@@ -119,15 +122,23 @@ pub(crate) struct Elements<'a> {
     at: usize,
     first: bool,
     done: bool,
+    value_end: ValueEnd,
 }
 
 impl<'a> Elements<'a> {
     pub(crate) fn new(bytes: &'a [u8], open: usize) -> Self {
+        Self::with_value_end(bytes, open, value_end)
+    }
+
+    /// The same elements, each element's end found by `value_end`, which must answer
+    /// exactly what [`value_end`] answers (`split.rs` finds it faster).
+    pub(crate) fn with_value_end(bytes: &'a [u8], open: usize, value_end: ValueEnd) -> Self {
         Elements {
             bytes,
             at: open + 1,
             first: true,
             done: false,
+            value_end,
         }
     }
 
@@ -141,7 +152,7 @@ impl<'a> Elements<'a> {
             Some(_) => {}
         }
         self.first = false;
-        let end = value_end(self.bytes, i)?;
+        let end = (self.value_end)(self.bytes, i)?;
         self.at = end;
         Ok(Some(i..end))
     }

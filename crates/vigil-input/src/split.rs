@@ -1,7 +1,7 @@
 //! Splitting an array into its elements quickly, for the selective path that reads a few
 //! evidence records back out of a file (`fast::pick_records`).
 //!
-//! [`Elements`] yields exactly what [`scan::Elements`] yields, on any input: the same byte
+//! [`elements`] yields exactly what [`scan::Elements::new`] yields, on any input: the same byte
 //! ranges, the same error at the same place. The only difference is how the end of an object
 //! or array element is found. [`scan::value_end`] walks the bytes outside strings one by one
 //! and each string with `memchr2`; CloudTrail records are dense in short strings, so that
@@ -16,59 +16,12 @@
 //! string, which only malformed text holds, or the end of the input) hands the element to
 //! [`scan::value_end`], so the result never differs from it.
 
-use std::ops::Range;
-
 use crate::scan::{self, ScanError};
 
 /// The elements of the array whose `[` is at `open`, as byte ranges: what
-/// [`scan::Elements`] yields, found faster. After an error the iterator ends.
-pub(crate) struct Elements<'a> {
-    bytes: &'a [u8],
-    at: usize,
-    first: bool,
-    done: bool,
-}
-
-impl<'a> Elements<'a> {
-    pub(crate) fn new(bytes: &'a [u8], open: usize) -> Self {
-        Elements {
-            bytes,
-            at: open + 1,
-            first: true,
-            done: false,
-        }
-    }
-
-    /// Mirrors `scan::Elements::step`, with [`value_end`] for the element itself.
-    fn step(&mut self) -> Result<Option<Range<usize>>, ScanError> {
-        let mut i = scan::skip_ws(self.bytes, self.at);
-        match self.bytes.get(i) {
-            None => return Err(ScanError::UnexpectedEnd),
-            Some(b']') => return Ok(None),
-            Some(b',') if !self.first => i = scan::skip_ws(self.bytes, i + 1),
-            Some(&found) if !self.first => return Err(ScanError::Unexpected { at: i, found }),
-            Some(_) => {}
-        }
-        self.first = false;
-        let end = value_end(self.bytes, i)?;
-        self.at = end;
-        Ok(Some(i..end))
-    }
-}
-
-impl Iterator for Elements<'_> {
-    type Item = Result<Range<usize>, ScanError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let step = self.step();
-        if !matches!(step, Ok(Some(_))) {
-            self.done = true;
-        }
-        step.transpose()
-    }
+/// [`scan::Elements::new`] yields, found faster. After an error the iterator ends.
+pub(crate) fn elements(bytes: &[u8], open: usize) -> scan::Elements<'_> {
+    scan::Elements::with_value_end(bytes, open, value_end)
 }
 
 /// The end (exclusive) of the value starting at `at`: [`scan::value_end`], with objects and
@@ -263,6 +216,8 @@ impl Masks {
 
 #[cfg(test)]
 mod tests {
+    use std::ops::Range;
+
     use super::*;
 
     /// A small deterministic generator (xorshift64*): the tests must not depend on a seed
@@ -287,7 +242,7 @@ mod tests {
     }
 
     fn fast(bytes: &[u8], open: usize) -> Vec<Result<Range<usize>, ScanError>> {
-        Elements::new(bytes, open).collect()
+        elements(bytes, open).collect()
     }
 
     fn careful(bytes: &[u8], open: usize) -> Vec<Result<Range<usize>, ScanError>> {
