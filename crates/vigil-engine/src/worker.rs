@@ -218,9 +218,9 @@ impl<'a> FileWorker<'a> {
         }
         // Records of correlated events are read back from their files for the hits that need
         // them (see `correlate.rs`); standard input cannot be read twice, so its records are
-        // kept now. Of the others, those of groups seen before are kept while they fit: on
-        // the 100k-record corpus that is 35 % of the observations but 97 % of the records
-        // hits want, and 10 files read back instead of 118. Only without geo enrichment,
+        // kept now. Of the others, those of groups seen before are kept while they fit
+        // (`RecordCache`: on the 100k-record corpus, 44 files read back instead of 118; on
+        // 1M records it fills early and saves little). Only without geo enrichment,
         // which changes the event after it was read: a record kept here must be exactly the
         // one read back.
         if self.keep_correlation_records {
@@ -345,9 +345,9 @@ impl RecordCache {
     /// thousands of groups.
     const SEEN_BITS: usize = 1 << 22;
     /// The cache may take up to 1/`BUDGET_SHARE` of the observation budget: 13 MiB of the
-    /// default 106 MiB on one thread. More would keep more (a half keeps nearly every record the 100k
-    /// corpus needs) but raised the peak RSS of 1M records on two threads from 220 to
-    /// 285 MiB, over the 256 MiB target: the budget is full there already.
+    /// default 106 MiB on one thread. More would keep more (a half keeps nearly every record
+    /// the 100k corpus needs) but raised the peak RSS of 1M records on two threads from 220
+    /// to 285 MiB, over the 256 MiB target: the budget is full there already.
     const BUDGET_SHARE: usize = 8;
 
     /// Whether (correlation, group) was seen before; marks it seen.

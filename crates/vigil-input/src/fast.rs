@@ -51,7 +51,7 @@ pub(crate) fn read_records(
 /// Splits the array without parsing its elements and parses only those the sink wants.
 /// Stops at the last record the sink wants: the rest is not split.
 ///
-/// The split is [`crate::split::Elements`], which yields exactly what the careful path's
+/// The split is [`crate::split::elements`], which yields exactly what the careful path's
 /// scanner yields (so records are numbered alike whatever the text holds) about three times
 /// faster than sonic-rs's checked `to_array_iter`, which validates every record it skips.
 /// A record that is not valid JSON is still skipped unparsed unless it is wanted; when a
