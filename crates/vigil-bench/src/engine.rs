@@ -123,6 +123,7 @@ pub fn run(args: &EngineArgs) -> Result<()> {
         &mut MemoryBaselines::default(),
         &Progress::default(),
     );
+    let output_started = Instant::now();
     let findings = std::mem::take(&mut detection.findings);
     let count = findings.len();
     let mut out = match &args.out {
@@ -147,6 +148,7 @@ pub fn run(args: &EngineArgs) -> Result<()> {
     if let Some(mut out) = out {
         out.flush().context("writing findings")?;
     }
+    let output_seconds = output_started.elapsed().as_secs_f64();
     let detected = started.elapsed().as_secs_f64();
     let detect_cpu = cpu_seconds() - cpu_started;
     let totals = &detection.totals;
@@ -164,6 +166,21 @@ pub fn run(args: &EngineArgs) -> Result<()> {
         totals.records_read as f64 / (detected - loaded).max(1e-9),
         started.elapsed().as_secs_f64(),
         peak_rss_kib()
+    );
+    let stages = &detection.timings;
+    eprintln!(
+        "stages: reading {:.2}s; standalone findings {:.2}s, correlation {:.2}s + read-back \
+         {:.2}s ({} records from {} files), baselines {:.2}s (side by side); sorting {:.2}s; \
+         output {:.2}s",
+        stages.reading.as_secs_f64(),
+        stages.standalone.as_secs_f64(),
+        stages.correlation.as_secs_f64(),
+        stages.read_back.as_secs_f64(),
+        totals.read_back_records,
+        totals.read_back_files,
+        stages.baselines.as_secs_f64(),
+        stages.sorting.as_secs_f64(),
+        output_seconds,
     );
     if let Some((floor, floor_cpu)) = floor {
         eprintln!(

@@ -1,6 +1,8 @@
 //! Correlation findings: evaluate the observations of the whole run in time order and turn
 //! each hit into a finding whose samples are the contributing events we kept.
 
+use std::time::{Duration, Instant};
+
 use rustc_hash::{FxHashMap, FxHashSet};
 use vigil_correlation::{CorrelationHit, Observation, SpillError, SpilledRun};
 use vigil_event::{Event, Origin};
@@ -12,6 +14,20 @@ use crate::output::{base_finding, to_sample, RuleInfo, DERIVED_INPUT};
 use crate::ruleset::RuleSet;
 use crate::run::DetectOptions;
 
+/// The correlation stage of a run: its findings, and what it cost.
+#[derive(Default)]
+pub(crate) struct Correlated {
+    pub findings: Vec<(Finding, Vec<Contribution>)>,
+    /// Spilled observations that could not be read back.
+    pub errors: Vec<SpillError>,
+    /// Sorting and evaluating the observations.
+    pub evaluation: Duration,
+    /// Reading evidence records back from their files.
+    pub read_back: Duration,
+    pub read_back_records: u64,
+    pub read_back_files: u64,
+}
+
 pub(crate) fn correlation_findings(
     set: &RuleSet,
     observations: Vec<Observation>,
@@ -19,23 +35,35 @@ pub(crate) fn correlation_findings(
     kept: &FxHashMap<Origin, SampleRecord>,
     inputs: &[Input],
     options: &DetectOptions,
-) -> (Vec<(Finding, Vec<Contribution>)>, Vec<SpillError>) {
+) -> Correlated {
     let sample_limit = options.samples_per_finding;
+    let mut outcome = Correlated::default();
     if observations.is_empty() && spilled.is_empty() {
-        return (Vec::new(), Vec::new());
+        return outcome;
     }
+    let started = Instant::now();
     let (hits, errors) = set.correlations.evaluate_spilled(observations, spilled);
+    outcome.errors = errors;
+    outcome.evaluation = started.elapsed();
+    let started = Instant::now();
     let wanted: FxHashSet<&Origin> = hits
         .iter()
         .flat_map(|hit| hit.contributing.iter().take(sample_limit))
         .filter(|origin| !kept.contains_key(*origin))
         .collect();
     let read_back = read_records(&wanted, inputs, &options.read, options.threads);
-    let findings = hits
+    outcome.read_back = started.elapsed();
+    outcome.read_back_records = wanted.len() as u64;
+    outcome.read_back_files = wanted
+        .iter()
+        .map(|origin| &origin.file)
+        .collect::<FxHashSet<_>>()
+        .len() as u64;
+    outcome.findings = hits
         .into_iter()
         .map(|hit| hit_finding(set, hit, kept, &read_back, sample_limit))
         .collect();
-    (findings, errors)
+    outcome
 }
 
 /// Reads the records at `wanted` back from their files: only the files that hold one, spread

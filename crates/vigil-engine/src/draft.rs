@@ -25,11 +25,29 @@ pub struct SampleRecord {
 impl SampleRecord {
     /// The event's record as JSON text.
     pub fn of(event: &Event) -> Option<SampleRecord> {
+        thread_local! {
+            /// The text of the last record, kept for the next: serialised into a buffer that
+            /// has room, then copied once into the shared text.
+            static TEXT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        /// A buffer grown past this by a huge record is given back after it.
+        const KEPT_BYTES: usize = 1 << 20;
+        let json = TEXT.with_borrow_mut(|text| {
+            text.clear();
+            let json = match event.write_record_json(text) {
+                Ok(()) => std::str::from_utf8(text).ok().map(Arc::<str>::from),
+                Err(_) => None,
+            };
+            if text.capacity() > KEPT_BYTES {
+                *text = Vec::new();
+            }
+            json
+        })?;
         Some(SampleRecord {
             time_ms: event.time_ms,
             origin: event.origin.clone(),
             source: event.source,
-            json: event.record_json().into(),
+            json,
         })
     }
 

@@ -43,7 +43,7 @@ pub use draft::{Contribution, SampleRecord};
 pub use finding_spill::{FindingItem, FindingSpillError, SortedFindings};
 pub use memory::{bound_allocator_slack, MemoryBudget, DEFAULT_MEMORY_BYTES};
 pub use meta::{parse_duration_ms, FirstSeen, RuleMeta};
-pub use output::{Detection, Totals, DERIVED_INPUT};
+pub use output::{Detection, Timings, Totals, DERIVED_INPUT};
 pub use problem::RuleProblem;
 pub use ruleset::{rule_key, LoadedRule, RuleSet, RuleSetOptions};
 pub use run::{detect, DetectOptions, Progress};

@@ -31,6 +31,10 @@ pub struct Totals {
     /// Sorted runs of findings spilled to temporary files on their way to the output
     /// (beyond the memory budget).
     pub spilled_finding_runs: u64,
+    /// Evidence records of correlation hits read again from their files (those not kept
+    /// from the first pass), and the files they were read from.
+    pub read_back_records: u64,
+    pub read_back_files: u64,
 }
 
 impl Totals {
@@ -46,6 +50,8 @@ impl Totals {
             spilled_observations: 0,
             spilled_drafts: 0,
             spilled_finding_runs: 0,
+            read_back_records: 0,
+            read_back_files: 0,
         }
     }
 }
@@ -70,6 +76,27 @@ pub struct Detection {
     /// Finding drafts that could not be read back from their temporary file (the run still
     /// completes; the findings of the lost drafts may be missing or short).
     pub draft_errors: Vec<String>,
+    /// How long each stage took.
+    pub timings: Timings,
+}
+
+/// Wall time of each stage of a run: where a slow run spent its time (`vigil detect -vv`,
+/// `vigil-bench engine`). The standalone findings are built while the correlations are
+/// evaluated and their evidence read back, so those stages overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    /// The first pass: every input read and every event evaluated, on all threads.
+    pub reading: std::time::Duration,
+    /// Standalone findings built from the drafts (spilled drafts merged back).
+    pub standalone: std::time::Duration,
+    /// Correlation observations sorted and evaluated.
+    pub correlation: std::time::Duration,
+    /// Evidence records of correlation hits read back from their files.
+    pub read_back: std::time::Duration,
+    /// First-seen baselines checked and updated.
+    pub baselines: std::time::Duration,
+    /// The findings of every stage sorted (spilled runs written) for the output.
+    pub sorting: std::time::Duration,
 }
 
 /// Builds the findings of standalone rules and hands each to `emit`; returns the errors of

@@ -2,16 +2,20 @@
 //! that does not depend on scheduling, then run the stages that need the whole picture
 //! (correlation, first-seen baselines) and build the findings.
 
+use std::panic::resume_unwind;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+use vigil_findings::Finding;
 use vigil_input::{FileReport, Input, ReadOptions};
 
 use crate::baseline::{self, BaselineStore};
 use crate::correlate;
+use crate::draft::Contribution;
 use crate::finding_spill::FindingSorter;
 use crate::memory::{self, MemoryBudget, DEFAULT_MEMORY_BYTES};
-use crate::output::{self, Detection, Totals};
+use crate::output::{self, Detection, Timings, Totals};
 use crate::ruleset::RuleSet;
 use crate::worker::{FileWorker, Partial};
 
@@ -95,8 +99,10 @@ pub fn detect(
     progress: &Progress,
 ) -> Detection {
     memory::bound_allocator_slack();
+    let started = Instant::now();
     let (merged, reports) = evaluate_files(set, inputs, options, progress);
-    finish(set, inputs, options, baselines, merged, reports)
+    let reading = started.elapsed();
+    finish(set, inputs, options, baselines, merged, reports, reading)
 }
 
 fn evaluate_files(
@@ -158,6 +164,10 @@ fn observation_budget(bytes: usize, threads: usize) -> usize {
     (bytes / threads.max(1)).max(64 * each)
 }
 
+/// Standalone findings waiting between the thread that builds them and the one that sorts
+/// them.
+const STANDALONE_QUEUE: usize = 256;
+
 fn finish(
     set: &RuleSet,
     inputs: &[Input],
@@ -165,43 +175,95 @@ fn finish(
     baselines: &mut dyn BaselineStore,
     mut merged: Partial,
     reports: Vec<Option<FileReport>>,
+    reading: Duration,
 ) -> Detection {
-    // Standalone findings first, into the budgeted sorter: the drafts (up to their budget)
-    // are gone before the correlation evaluation, whose transient memory (the observations
-    // sorted and merged with their spilled runs, the hits, the evidence read back) is the
-    // largest of this stage; the sorter holds at most its own budget meanwhile. The order
-    // findings are pushed in does not matter: their sort keys (first seen, rule id, id)
-    // differ between stages.
-    let mut sorter = FindingSorter::new(options.output_memory_bytes);
+    let mut timings = Timings {
+        reading,
+        ..Timings::default()
+    };
     let spilled_drafts = merged.drafts.runs.iter().map(|run| run.len()).sum();
-    let draft_errors = output::standalone_findings(
-        set,
-        std::mem::take(&mut merged.drafts),
-        options.keys_per_window,
-        options.samples_per_finding,
-        |finding, contributions| sorter.push(finding, contributions),
-    );
     let spilled_observations = merged.spilled.iter().map(|run| run.len()).sum();
-    let (mut findings, spill_errors) = correlate::correlation_findings(
-        set,
-        std::mem::take(&mut merged.observations),
-        std::mem::take(&mut merged.spilled),
-        &merged.correlation_samples,
-        inputs,
-        options,
-    );
-    merged.correlation_samples = Default::default();
-    for (finding, contributions) in findings.drain(..) {
-        sorter.push(finding, contributions);
-    }
-    drop(findings);
+    let drafts = std::mem::take(&mut merged.drafts);
+    let observations = std::mem::take(&mut merged.observations);
+    let spilled = std::mem::take(&mut merged.spilled);
+    let kept = std::mem::take(&mut merged.correlation_samples);
     let first_seen = std::mem::take(&mut merged.first_seen);
-    let (baseline_findings, baseline_errors) =
-        baseline::first_seen_findings(set, first_seen, options.train_until_ms, baselines);
-    for (finding, contributions) in baseline_findings {
+    // The stages that need the whole run are independent of each other until their findings
+    // are sorted together. On more than one thread they run side by side: the correlations
+    // are evaluated (and their evidence read back, on `threads` threads) on a thread of
+    // their own, the standalone findings are built from the drafts on another and handed to
+    // this one through a short queue (on a flood, merging spilled drafts back and sorting
+    // and spilling the findings take about as long each), and this one checks the
+    // first-seen baselines and sorts. On one thread, one after the other. The order findings
+    // are pushed into the sorter does not matter: their sort keys (first seen, rule id, id)
+    // differ between stages. Memory: the drafts shrink as they become findings, which the
+    // sorter holds within its own budget; the correlation evaluation sorts the observations
+    // in place and adds the hits and the evidence read back.
+    let mut sorter = FindingSorter::new(options.output_memory_bytes);
+    let standalone = |emit: &mut dyn FnMut(Finding, Vec<Contribution>)| {
+        let started = Instant::now();
+        let errors = output::standalone_findings(
+            set,
+            drafts,
+            options.keys_per_window,
+            options.samples_per_finding,
+            emit,
+        );
+        (errors, started.elapsed())
+    };
+    let correlations =
+        || correlate::correlation_findings(set, observations, spilled, &kept, inputs, options);
+    let started = Instant::now();
+    let (correlated, (draft_errors, standalone_time), (baseline_findings, baseline_errors)) =
+        if options.threads > 1 {
+            std::thread::scope(|scope| {
+                let correlations = scope.spawn(correlations);
+                let (queue, queued) = std::sync::mpsc::sync_channel(STANDALONE_QUEUE);
+                let standalone = scope.spawn(move || {
+                    standalone(&mut |finding, contributions| {
+                        // The receiving end lives until this thread is joined.
+                        let _ = queue.send((finding, contributions));
+                    })
+                });
+                let baseline = baseline::first_seen_findings(
+                    set,
+                    first_seen,
+                    options.train_until_ms,
+                    baselines,
+                );
+                timings.baselines = started.elapsed();
+                for (finding, contributions) in queued {
+                    sorter.push(finding, contributions);
+                }
+                let standalone = standalone
+                    .join()
+                    .unwrap_or_else(|panic| resume_unwind(panic));
+                let correlated = correlations
+                    .join()
+                    .unwrap_or_else(|panic| resume_unwind(panic));
+                (correlated, standalone, baseline)
+            })
+        } else {
+            let standalone = standalone(&mut |finding, contributions| {
+                sorter.push(finding, contributions);
+            });
+            let correlated = correlations();
+            let started = Instant::now();
+            let baseline =
+                baseline::first_seen_findings(set, first_seen, options.train_until_ms, baselines);
+            timings.baselines = started.elapsed();
+            (correlated, standalone, baseline)
+        };
+    timings.standalone = standalone_time;
+    drop(kept);
+    timings.correlation = correlated.evaluation;
+    timings.read_back = correlated.read_back;
+    let started = Instant::now();
+    for (finding, contributions) in correlated.findings.into_iter().chain(baseline_findings) {
         sorter.push(finding, contributions);
     }
     let findings = sorter.finish();
+    timings.sorting = started.elapsed();
     merged
         .rejects
         .sort_by(|a, b| (&a.file, a.record).cmp(&(&b.file, b.record)));
@@ -210,8 +272,19 @@ fn finish(
         spilled_observations,
         spilled_drafts,
         spilled_finding_runs: findings.spilled_runs(),
+        read_back_records: correlated.read_back_records,
+        read_back_files: correlated.read_back_files,
         ..Totals::of(&reports, merged.evaluated, merged.matches)
     };
+    tracing::debug!(
+        reading = ?timings.reading,
+        standalone = ?timings.standalone,
+        correlation = ?timings.correlation,
+        read_back = ?timings.read_back,
+        baselines = ?timings.baselines,
+        sorting = ?timings.sorting,
+        "detection stages"
+    );
     Detection {
         findings,
         inputs: inputs.to_vec(),
@@ -219,8 +292,9 @@ fn finish(
         rejects: merged.rejects,
         totals,
         baseline_errors,
-        correlation_errors: spill_errors.iter().map(ToString::to_string).collect(),
+        correlation_errors: correlated.errors.iter().map(ToString::to_string).collect(),
         draft_errors,
+        timings,
     }
 }
 
@@ -302,6 +376,40 @@ mod tests {
             assert!(spilled.correlation_errors.is_empty());
             assert_eq!(findings_json(&findings), findings_json(&expected));
         }
+    }
+
+    /// The stages report their time, and the read-back what it read: a run over the
+    /// example incident has correlation findings, so each stage up to the sort took time.
+    #[test]
+    fn a_run_reports_its_stages_and_its_read_back() {
+        for threads in [1, 2] {
+            let (detection, findings) = run(DEFAULTS, threads);
+            let t = detection.timings;
+            assert!(t.reading > Duration::ZERO, "{t:?}");
+            assert!(t.standalone > Duration::ZERO, "{t:?}");
+            assert!(t.correlation > Duration::ZERO, "{t:?}");
+            assert!(t.sorting > Duration::ZERO, "{t:?}");
+            let totals = &detection.totals;
+            assert!(totals.read_back_files <= totals.read_back_records);
+            assert_eq!(totals.read_back_files == 0, totals.read_back_records == 0);
+            assert!(!findings.is_empty());
+        }
+        // With no room for records kept from the first pass, every sample of a correlation
+        // finding is read back.
+        let budgets = Budgets {
+            correlation: 0,
+            ..DEFAULTS
+        };
+        let (detection, findings) = run(budgets, 1);
+        let correlation_samples: usize = findings
+            .iter()
+            .filter(|(f, _)| f.rule_kind == vigil_findings::RuleKind::Correlation)
+            .map(|(f, _)| f.samples.len())
+            .sum();
+        assert!(correlation_samples > 0);
+        assert!(detection.totals.read_back_records > 0);
+        assert!(detection.totals.read_back_records as usize <= correlation_samples);
+        assert!(detection.timings.read_back > Duration::ZERO);
     }
 
     #[test]

@@ -100,7 +100,19 @@ impl Event {
 
     /// The original record as JSON text (for evidence samples and rejects).
     pub fn record_json(&self) -> String {
-        self.doc.to_string()
+        let mut text = Vec::new();
+        match self.write_record_json(&mut text) {
+            // sonic-rs writes only UTF-8.
+            Ok(()) => String::from_utf8(text).unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Appends the record as JSON text to `out`: [`Event::record_json`] into a buffer the
+    /// caller reuses (the text grows by doubling from nothing otherwise, and
+    /// `Value`'s `Display` copies it once more).
+    pub fn write_record_json(&self, out: &mut Vec<u8>) -> Result<(), sonic_rs::Error> {
+        sonic_rs::to_writer(out, &self.doc)
     }
 }
 

@@ -63,11 +63,13 @@ pub fn run(args: DetectArgs, config: &Config) -> anyhow::Result<u8> {
     };
     let rejects_path = write_rejects(&args, &store_setting, &detection)?;
     let findings = std::mem::take(&mut detection.findings);
+    let output_started = std::time::Instant::now();
     let mut output = FindingOutput::new(format, store.as_mut(), &inputs);
     for item in findings {
         output.push(item.context("reading the findings back from their temporary files")?)?;
     }
     let (stored, shown) = output.finish()?;
+    tracing::debug!(elapsed = ?output_started.elapsed(), "findings written and stored");
     summary(
         &set,
         &detection,
