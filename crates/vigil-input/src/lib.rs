@@ -40,6 +40,7 @@ mod expand;
 mod fast;
 mod flow;
 mod frame;
+mod gunzip;
 mod json;
 mod read;
 mod records;
@@ -55,6 +56,7 @@ mod validate;
 
 pub use error::InputError;
 pub use expand::{expand, Input, REJECTS_FILE_SUFFIX};
+pub use gunzip::inflate;
 pub use read::{read_bytes, read_input};
 pub use rejects::RejectsWriter;
 pub use report::{Collected, FileReport, Format, ReadOptions, RecordSink, Reject};

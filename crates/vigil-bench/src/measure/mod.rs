@@ -47,7 +47,7 @@ pub fn run(spec: &RunSpec) -> Result<Vec<Row>> {
     for &threads in &spec.threads {
         let gunzip = best_pass(spec.repeat, || pass(&files, threads, stages::nothing))?;
         rows.push(Row::measured(
-            "gunzip (flate2 + zlib-rs)",
+            "gunzip (libdeflate)",
             "-",
             threads,
             records,
