@@ -78,6 +78,35 @@ pub(crate) fn derive(root: &Node) -> Vec<IndexHint> {
         .collect()
 }
 
+/// The CloudTrail fields that hold one string at most (`validate.rs` in vigil-input rejects
+/// a record where they hold anything else; the other sources have no such fields): two
+/// sets of values required of one of them are intersected. For any other field, `and` keeps
+/// the smaller set: each is necessary on its own, but their intersection is not for a field
+/// that holds several values (`resources.ARN`): `a: {resources.ARN: arn:a}` and
+/// `b: {resources.ARN: arn:b}` both hold for an event with both resources.
+const SCALAR_FIELDS: &[&str] = &[
+    "eventSource",
+    "eventName",
+    "eventType",
+    "eventVersion",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "eventID",
+    "recipientAccountId",
+    "errorCode",
+];
+
+/// A field that `root` requires to hold values no single CloudTrail record holds at once
+/// (two selections joined with `and`, each asking `eventName` for another value): such a
+/// condition can never be true.
+pub(crate) fn contradiction(root: &Node) -> Option<String> {
+    constraints(root)
+        .into_iter()
+        .find(|(field, accepted)| accepted.is_empty() && SCALAR_FIELDS.contains(&field.as_str()))
+        .map(|(field, _)| field)
+}
+
 fn constraints(node: &Node) -> Constraints {
     match node {
         Node::And(children) => and(children.iter().map(constraints)),
@@ -122,15 +151,19 @@ fn exact_only(accepted: &BTreeSet<Accept>) -> bool {
     accepted.iter().all(|a| matches!(a, Accept::Exact(_)))
 }
 
-/// AND: every child's constraints hold; the same field keeps the common values.
+/// AND: every child's constraints hold; a field constrained by several keeps the common
+/// values when it holds one value at most ([`SCALAR_FIELDS`]), else the smaller set.
 fn and(children: impl Iterator<Item = Constraints>) -> Constraints {
     let mut merged = Constraints::new();
     for child in children {
         for (field, values) in child {
             match merged.get_mut(&field) {
-                // Both necessary: plain values keep the common ones.
                 Some(existing) if exact_only(existing) && exact_only(&values) => {
-                    existing.retain(|v| values.contains(v));
+                    if SCALAR_FIELDS.contains(&field.as_str()) {
+                        existing.retain(|v| values.contains(v));
+                    } else if values.len() < existing.len() {
+                        *existing = values;
+                    }
                 }
                 // Either alone is necessary too: keep the plain values if one side has them.
                 Some(existing) => {

@@ -109,6 +109,21 @@ impl Rule {
         hints::derive(&self.root)
     }
 
+    /// Why no CloudTrail record can ever match the rule, when its condition says so on its
+    /// face: it requires a field that holds one value (`eventName`, `eventSource`...) to
+    /// equal values no single record holds at once (`selection1 and selection2`, each with
+    /// another `eventName` — usually meant as a correlation of two events). `None` when some
+    /// record might match; a sufficient test, not a complete one.
+    pub fn never_matches(&self) -> Option<String> {
+        let field = hints::contradiction(&self.root)?;
+        Some(format!(
+            "its condition requires `{}` to equal values no single event holds at once (the \
+             selections it joins with `and` each ask for other ones); to match events that \
+             follow each other, write a correlation (temporal, over the separate selections)",
+            field
+        ))
+    }
+
     /// Gives a correlation derived from this rule (a legacy `| count()` or `| near`
     /// condition) the rule's own metadata, so its findings read like the rule's.
     pub fn copy_metadata_into(&self, correlation: &mut vigil_correlation::CorrelationRule) {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{event, rule, sigma_data};
+use common::{event, hits, rule, sigma_data};
 use serde_json::{json, Map, Value as Json};
 use vigil_sigma::{load_path, IndexHint, LoadOptions, Rule};
 
@@ -258,4 +258,29 @@ fn a_long_value_list_keeps_every_value_in_its_hint() {
         &r,
         r#"{"eventSource":"lambda.amazonaws.com"}"#
     ));
+}
+
+/// Two selections joined with `and` may each require a value of a field that holds several
+/// (`resources.ARN`): an event with both values matches, so the hint keeps one set whole
+/// instead of their intersection (which would file the rule where the event never looks).
+#[test]
+fn and_over_a_field_of_several_values_keeps_a_necessary_set() {
+    let r = rule("a:\n    resources.ARN: [arn:a, arn:c]\nb:\n    resources.ARN: [arn:b, arn:c, arn:d]\ncondition: a and b");
+    let both = r#"{"eventName":"CopyObject","resources":[{"ARN":"arn:a"},{"ARN":"arn:b"}]}"#;
+    assert!(hits(&r, both));
+    assert_eq!(
+        r.index_hints(),
+        vec![hint("resources.ARN", &["arn:a", "arn:c"])]
+    );
+    assert!(r.index_hints().iter().all(|h| h.admits(&event(both))));
+    assert_eq!(r.never_matches(), None);
+    // A field that holds one value: the sets are intersected for the contradiction check.
+    let ses = rule("selection1:\n    eventSource: ses.amazonaws.com\n    eventName: UpdateAccountSendingEnabled\nselection2:\n    eventSource: ses.amazonaws.com\n    eventName: VerifyEmailIdentity\ncondition: selection1 and selection2");
+    let why = ses.never_matches().expect("no record has two event names");
+    assert!(why.contains("`eventName`"), "{why}");
+    let either = rule("selection1:\n    eventName: UpdateAccountSendingEnabled\nselection2:\n    eventName: VerifyEmailIdentity\ncondition: selection1 or selection2");
+    assert_eq!(either.never_matches(), None);
+    let overlapping =
+        rule("a:\n    eventName: [A, B]\nb:\n    eventName: [B, C]\ncondition: a and b");
+    assert_eq!(overlapping.never_matches(), None);
 }

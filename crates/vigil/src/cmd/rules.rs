@@ -94,8 +94,8 @@ fn kind(rule: &vigil_engine::LoadedRule) -> &'static str {
     }
 }
 
-/// Problems that make a rule unfit for a pack: it does not load, or it lacks what a
-/// responder needs (id, level, ATT&CK tags, a runbook).
+/// Problems that make a rule unfit for a pack: it does not load, it can never match, or it
+/// lacks what a responder needs (id, level, ATT&CK tags, a runbook).
 fn lint(set: &RuleSet) -> u8 {
     let mut problems: Vec<String> = set.problems.iter().map(ToString::to_string).collect();
     for rule in &set.rules {
@@ -111,6 +111,9 @@ fn lint(set: &RuleSet) -> u8 {
         }
         if !rule.rule.tags.iter().any(|t| t.starts_with("attack.")) {
             problems.push(format!("{at}: rule {} has no MITRE ATT&CK tag", rule.id));
+        }
+        if let Some(why) = rule.rule.never_matches() {
+            problems.push(format!("{at}: rule {} can never match: {why}", rule.id));
         }
         let builtin = rule.rule.file.starts_with("builtin:");
         if builtin && rule.meta.runbook.is_none() && rule.standalone {

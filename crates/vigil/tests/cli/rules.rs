@@ -72,3 +72,31 @@ fn a_broken_rule_is_reported_and_the_others_still_load() {
     );
     assert_eq!(lint.code, 1);
 }
+
+/// SigmaHQ's legacy `aws_ses_messaging_enabled` joins two selections that each ask for
+/// another `eventName` with `and`: it loads, and lint says it can never match, and why.
+#[test]
+fn lint_names_a_rule_that_can_never_match() {
+    let legacy = repo().join("crates/vigil-sigma/tests/data/sigma/aws-legacy-aggregation");
+    let lint = vigil(&[
+        "rules",
+        "lint",
+        "--no-builtin",
+        "--rules",
+        legacy.to_str().unwrap(),
+    ]);
+    assert_eq!(lint.code, 1, "{}{}", lint.stdout, lint.stderr);
+    let line = lint
+        .stdout
+        .lines()
+        .find(|l| l.contains("can never match"))
+        .unwrap_or_else(|| panic!("no never-match problem: {}", lint.stdout));
+    assert!(line.contains("aws_ses_messaging_enabled.yml"), "{line}");
+    assert!(line.contains("`eventName`"), "{line}");
+    assert_eq!(
+        lint.stdout.matches("can never match").count(),
+        1,
+        "{}",
+        lint.stdout
+    );
+}
