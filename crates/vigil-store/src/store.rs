@@ -12,6 +12,14 @@ use crate::{BaselineValue, FindingContribution, FindingFilter, Result, Suppressi
 pub trait Store {
     /// Stores a batch of contributions atomically. A finding seen for the first time starts
     /// as NEW with a history entry, or as SUPPRESSED when an active suppression matches it.
+    ///
+    /// A backend must give the same stored findings however a caller cuts its contributions
+    /// into batches: a finding is the merge ([`Finding::merge`]) of all its inputs'
+    /// contributions in input-key order, with its status and history. Within a batch, a
+    /// finding with several contributions is written once (`created` or `updated` counts it
+    /// once); a contribution given twice counts as given last. The report lists the batch's
+    /// findings that are SUPPRESSED after the upsert ([`UpsertReport::suppressed_ids`]), so
+    /// callers need not read them back.
     fn upsert_findings(&mut self, batch: &[FindingContribution]) -> Result<UpsertReport>;
 
     /// The finding with this id.

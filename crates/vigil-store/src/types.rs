@@ -15,16 +15,23 @@ pub struct FindingContribution {
 }
 
 /// What an upsert did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+///
+/// `created` and `updated` count findings (each finding of a batch is written at most once),
+/// `unchanged` counts contributions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UpsertReport {
     /// Findings seen for the first time.
     pub created: usize,
-    /// Existing findings whose counts, times or evidence changed.
+    /// Existing findings with at least one new or changed contribution.
     pub updated: usize,
     /// New findings that an active suppression muted (also counted in `created`).
     pub suppressed: usize,
     /// Contributions already stored exactly as given (the same input detected again).
     pub unchanged: usize,
+    /// Every finding of the batch whose stored status is SUPPRESSED after the upsert, muted
+    /// now or earlier, changed or not, each once, in the order the batch first names them:
+    /// what a caller showing the batch's findings should hold back, without reading each one.
+    pub suppressed_ids: Vec<String>,
 }
 
 /// A value a first-seen rule has seen for a group, and when it was first seen.

@@ -426,3 +426,254 @@ fn findings_survive_reopening_and_the_schema_is_versioned() {
         .expect("reads");
     assert_eq!(mode, "wal");
 }
+
+/// What a store holds: every column of every finding (body included), and every
+/// contribution row (finding id, input key, body), in key order.
+type Dump = (Vec<Vec<String>>, Vec<(String, String, String)>);
+
+/// Every stored column and body of every finding, and every contribution row, in id order.
+fn dump(store_path: &std::path::Path) -> Dump {
+    let raw = rusqlite::Connection::open(store_path).expect("opens");
+    let mut findings = raw
+        .prepare(
+            "SELECT id, rule_id, severity_score, account, status, first_seen_ms, last_seen_ms,
+                 event_count, body FROM findings ORDER BY id",
+        )
+        .expect("prepares");
+    let findings = findings
+        .query_map([], |row| {
+            (0..9)
+                .map(|column| {
+                    row.get::<_, rusqlite::types::Value>(column)
+                        .map(|value| format!("{value:?}"))
+                })
+                .collect::<rusqlite::Result<Vec<String>>>()
+        })
+        .expect("queries")
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .expect("reads");
+    let mut rows = raw
+        .prepare(
+            "SELECT finding_id, input_key, body FROM contributions ORDER BY finding_id, input_key",
+        )
+        .expect("prepares");
+    let rows = rows
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .expect("queries")
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .expect("reads");
+    (findings, rows)
+}
+
+fn open_at(dir: &TempDir, name: &str) -> SqliteStore {
+    let mut store = SqliteStore::open(dir.path().join(name)).expect("the store opens");
+    store.set_clock(fixed_clock);
+    store
+}
+
+/// Regression: a finding's body depended on the order its inputs arrived in (a new input was
+/// merged after the stored finding, a changed one re-merged every input in key order), so
+/// the same contribution rows could be stored as two different findings.
+#[test]
+fn a_finding_is_the_merge_of_its_inputs_whatever_order_they_came_in() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let a = partial("r1", "bob", "a.json", 3, 500);
+    let b = partial("r1", "bob", "b.json", 2, 100);
+    let mut forward = open_at(&dir, "forward.db");
+    let mut backward = open_at(&dir, "backward.db");
+    for part in [&a, &b] {
+        forward
+            .upsert_findings(std::slice::from_ref(part))
+            .expect("upserts");
+    }
+    for part in [&b, &a] {
+        backward
+            .upsert_findings(std::slice::from_ref(part))
+            .expect("upserts");
+    }
+    let (forward_findings, forward_rows) = dump(&dir.path().join("forward.db"));
+    let (backward_findings, backward_rows) = dump(&dir.path().join("backward.db"));
+    assert_eq!(forward_rows, backward_rows, "the same rows");
+    assert_eq!(forward_findings, backward_findings, "the same finding");
+    assert_eq!(
+        only(&backward).resources,
+        ["arn:aws:s3:::a.json-bucket", "arn:aws:s3:::b.json-bucket"],
+        "lists in input-key order"
+    );
+}
+
+/// Three findings over four inputs, with parts that differ in counts, times, resources and
+/// samples, given out of input-key order.
+fn scrambled_batch() -> Vec<FindingContribution> {
+    let mut batch = vec![
+        partial("r1", "bob", "d.json", 1, 900),
+        partial("r2", "eve", "b.json", 4, 300),
+        partial("r1", "bob", "a.json", 3, 500),
+        partial("r1", "eve", "c.json", 2, 50),
+        partial("r2", "eve", "a.json", 1, 700),
+        partial("r1", "bob", "c.json", 5, 100),
+    ];
+    batch[0].finding.account = None;
+    batch[0]
+        .finding
+        .resources
+        .push("arn:aws:s3:::shared".into());
+    batch[2]
+        .finding
+        .resources
+        .insert(0, "arn:aws:s3:::shared".into());
+    batch
+}
+
+#[test]
+fn one_batch_stores_what_one_call_per_part_stores() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let batch = scrambled_batch();
+    let mut apart = open_at(&dir, "apart.db");
+    for part in &batch {
+        apart
+            .upsert_findings(std::slice::from_ref(part))
+            .expect("upserts");
+    }
+    // One call per part in input-key order: each finding is extended, never rebuilt.
+    let mut in_order = open_at(&dir, "in_order.db");
+    let mut sorted = batch.clone();
+    sorted.sort_by(|a, b| a.input_key.cmp(&b.input_key));
+    for part in &sorted {
+        in_order
+            .upsert_findings(std::slice::from_ref(part))
+            .expect("upserts");
+    }
+    let mut together = open_at(&dir, "together.db");
+    let report = together.upsert_findings(&batch).expect("upserts");
+    assert_eq!(
+        (
+            report.created,
+            report.updated,
+            report.unchanged,
+            report.suppressed
+        ),
+        (3, 0, 0, 0),
+        "each finding counted once"
+    );
+    let (apart_findings, apart_rows) = dump(&dir.path().join("apart.db"));
+    let (together_findings, together_rows) = dump(&dir.path().join("together.db"));
+    assert_eq!(apart_rows.len(), 6);
+    assert_eq!(apart_rows, together_rows);
+    assert_eq!(apart_findings.len(), 3);
+    assert_eq!(apart_findings, together_findings);
+    assert_eq!(
+        dump(&dir.path().join("in_order.db")),
+        (apart_findings, apart_rows)
+    );
+    let bob = together
+        .get(&Finding::stable_id("r1", "bob", 0))
+        .expect("reads")
+        .expect("exists");
+    assert_eq!(bob.event_count, 9);
+    assert_eq!((bob.first_seen_ms, bob.last_seen_ms), (100, 1900));
+    assert_eq!(bob.account.as_deref(), Some("123456789012"));
+    assert_eq!(
+        bob.resources,
+        [
+            "arn:aws:s3:::shared",
+            "arn:aws:s3:::a.json-bucket",
+            "arn:aws:s3:::c.json-bucket",
+            "arn:aws:s3:::d.json-bucket"
+        ],
+        "merged in input-key order"
+    );
+}
+
+#[test]
+fn the_same_batch_twice_is_unchanged() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let batch = scrambled_batch();
+    let mut store = open_at(&dir, "vigil.db");
+    store.upsert_findings(&batch).expect("upserts");
+    let before = dump(&dir.path().join("vigil.db"));
+    let again = store.upsert_findings(&batch).expect("upserts");
+    assert_eq!(
+        (
+            again.created,
+            again.updated,
+            again.unchanged,
+            again.suppressed
+        ),
+        (0, 0, 6, 0)
+    );
+    assert!(again.suppressed_ids.is_empty());
+    assert_eq!(dump(&dir.path().join("vigil.db")), before);
+}
+
+#[test]
+fn an_input_given_twice_in_a_batch_counts_as_given_last() {
+    let (_dir, mut store) = open();
+    let report = store
+        .upsert_findings(&[
+            partial("r1", "bob", "a.json", 3, 100),
+            partial("r1", "bob", "a.json", 3, 100),
+            partial("r1", "bob", "a.json", 7, 100),
+        ])
+        .expect("upserts");
+    assert_eq!((report.created, report.unchanged), (1, 1));
+    assert_eq!(only(&store).event_count, 7);
+}
+
+#[test]
+fn the_upsert_reports_every_suppressed_finding_of_the_batch() {
+    let (_dir, mut store) = open();
+    store
+        .add_suppression(&suppression("s1", Some("r1"), Some("ci-*")))
+        .expect("adds");
+    let batch = [
+        partial("r1", "bob", "a.json", 1, 100),
+        partial("r1", "ci-bot", "a.json", 1, 100),
+        partial("r1", "ci-bot", "b.json", 1, 100),
+        partial("r2", "alice", "a.json", 1, 100),
+    ];
+    let ci_bot = batch[1].finding.id.clone();
+    let alice = batch[3].finding.id.clone();
+    let first = store.upsert_findings(&batch).expect("upserts");
+    assert_eq!((first.created, first.suppressed), (3, 1));
+    assert_eq!(first.suppressed_ids, std::slice::from_ref(&ci_bot));
+
+    // Muted by hand later: reported too, and still when nothing changed.
+    store
+        .set_status(&alice, Status::Suppressed, "carol", "test account")
+        .expect("sets");
+    let again = store.upsert_findings(&batch).expect("upserts");
+    assert_eq!((again.unchanged, again.suppressed), (4, 0));
+    assert_eq!(again.suppressed_ids, [ci_bot.clone(), alice.clone()]);
+
+    // A changed finding keeps its status and is reported.
+    let changed = store
+        .upsert_findings(&[partial("r1", "ci-bot", "c.json", 1, 100)])
+        .expect("upserts");
+    assert_eq!((changed.updated, changed.suppressed), (1, 0));
+    assert_eq!(changed.suppressed_ids, [ci_bot]);
+}
+
+#[test]
+fn a_finding_whose_parts_span_two_batches_is_stored_as_if_in_one() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let batch = scrambled_batch();
+    let (early, late) = batch.split_at(3);
+    let mut split = open_at(&dir, "split.db");
+    split.upsert_findings(early).expect("upserts");
+    // The later batch repeats one earlier part unchanged.
+    let mut second = late.to_vec();
+    second.push(early[2].clone());
+    let report = split.upsert_findings(&second).expect("upserts");
+    // bob (r1) and eve (r2) were stored by the first batch; eve (r1) is new.
+    assert_eq!(
+        (report.created, report.updated, report.unchanged),
+        (1, 2, 1)
+    );
+    let mut whole = open_at(&dir, "whole.db");
+    whole.upsert_findings(&batch).expect("upserts");
+    assert_eq!(
+        dump(&dir.path().join("split.db")),
+        dump(&dir.path().join("whole.db"))
+    );
+}

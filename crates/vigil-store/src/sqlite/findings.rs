@@ -1,120 +1,14 @@
-//! Findings and their per-input contributions.
+//! Reading and writing findings (the batch upsert of contributions is in `upsert`).
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use vigil_findings::{Finding, Status};
 
-use super::{backend, suppressions};
-use crate::{lifecycle, FindingContribution, FindingFilter, Result, StoreError, UpsertReport};
+use super::backend;
+use crate::{lifecycle, FindingFilter, Result, StoreError};
 
-/// Applies a batch of contributions (inside the caller's transaction).
-pub(super) fn upsert(
-    conn: &Connection,
-    location: &str,
-    batch: &[FindingContribution],
-    now_ms: i64,
-) -> Result<UpsertReport> {
-    let active: Vec<_> = suppressions::list(conn)
-        .map_err(backend(location, "read suppressions"))?
-        .into_iter()
-        .filter(|s| s.is_active(now_ms))
-        .collect();
-    let mut report = UpsertReport::default();
-    for contribution in batch {
-        upsert_one(conn, location, contribution, &active, now_ms, &mut report)?;
-    }
-    Ok(report)
-}
-
-fn upsert_one(
-    conn: &Connection,
-    location: &str,
-    contribution: &FindingContribution,
-    active: &[crate::Suppression],
-    now_ms: i64,
-    report: &mut UpsertReport,
-) -> Result<()> {
-    let err = backend(location, "upsert findings");
-    let finding = &contribution.finding;
-    let body = contribution_body(finding)?;
-    let stored: Option<String> = conn
-        .query_row(
-            "SELECT body FROM contributions WHERE finding_id = ?1 AND input_key = ?2",
-            (&finding.id, &contribution.input_key),
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(&err)?;
-    if stored.as_deref() == Some(body.as_str()) {
-        report.unchanged += 1;
-        return Ok(());
-    }
-    conn.execute(
-        "INSERT INTO contributions (finding_id, input_key, body) VALUES (?1, ?2, ?3)
-         ON CONFLICT (finding_id, input_key) DO UPDATE SET body = excluded.body",
-        (&finding.id, &contribution.input_key, &body),
-    )
-    .map_err(&err)?;
-    let existing = load(conn, location, &finding.id)?;
-    let merged = match (existing, stored.is_some()) {
-        (Some(existing), true) => with_lifecycle(recompute(conn, location, &finding.id)?, existing),
-        (Some(mut existing), false) => {
-            existing.merge(finding.clone());
-            existing
-        }
-        (None, _) => {
-            let mut fresh = recompute(conn, location, &finding.id)?;
-            report.suppressed += usize::from(lifecycle::start(&mut fresh, active, now_ms));
-            report.created += 1;
-            return write(conn, location, &fresh);
-        }
-    };
-    report.updated += 1;
-    write(conn, location, &merged)
-}
-
-/// The stored form of a contribution: the partial finding without status or history, so the
-/// same input gives the same text.
-fn contribution_body(finding: &Finding) -> Result<String> {
-    let mut partial = finding.clone();
-    partial.status = Status::New;
-    partial.history.clear();
-    serde_json::to_string(&partial).map_err(|source| StoreError::Encode {
-        id: finding.id.clone(),
-        source,
-    })
-}
-
-/// The merge of every contribution of a finding, in input-key order.
-fn recompute(conn: &Connection, location: &str, id: &str) -> Result<Finding> {
-    let err = backend(location, "read contributions");
-    let mut statement = conn
-        .prepare_cached("SELECT body FROM contributions WHERE finding_id = ?1 ORDER BY input_key")
-        .map_err(&err)?;
-    let bodies = statement
-        .query_map([id], |row| row.get::<_, String>(0))
-        .map_err(&err)?
-        .collect::<rusqlite::Result<Vec<String>>>()
-        .map_err(&err)?;
-    let mut merged: Option<Finding> = None;
-    for body in bodies {
-        let part = decode(location, id, &body)?;
-        match merged.as_mut() {
-            Some(finding) => finding.merge(part),
-            None => merged = Some(part),
-        }
-    }
-    merged.ok_or_else(|| StoreError::NotFound(id.to_string()))
-}
-
-/// `fresh` with the status and history of `stored`.
-fn with_lifecycle(mut fresh: Finding, stored: Finding) -> Finding {
-    fresh.status = stored.status;
-    fresh.history = stored.history;
-    fresh
-}
-
-fn decode(location: &str, id: &str, body: &str) -> Result<Finding> {
+/// A stored finding or contribution body.
+pub(super) fn decode(location: &str, id: &str, body: &str) -> Result<Finding> {
     serde_json::from_str(body).map_err(|source| StoreError::Corrupt {
         location: location.to_string(),
         id: id.to_string(),
@@ -129,8 +23,10 @@ pub(super) fn write(conn: &Connection, location: &str, finding: &Finding) -> Res
         source,
     })?;
     let event_count = i64::try_from(finding.event_count).unwrap_or(i64::MAX);
-    conn.execute(
-        "INSERT INTO findings (id, rule_id, severity_score, account, status, first_seen_ms,
+    let err = backend(location, "write finding");
+    let mut statement = conn
+        .prepare_cached(
+            "INSERT INTO findings (id, rule_id, severity_score, account, status, first_seen_ms,
              last_seen_ms, event_count, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (id) DO UPDATE SET rule_id = excluded.rule_id,
@@ -138,7 +34,10 @@ pub(super) fn write(conn: &Connection, location: &str, finding: &Finding) -> Res
              status = excluded.status, first_seen_ms = excluded.first_seen_ms,
              last_seen_ms = excluded.last_seen_ms, event_count = excluded.event_count,
              body = excluded.body",
-        rusqlite::params![
+        )
+        .map_err(&err)?;
+    statement
+        .execute(rusqlite::params![
             finding.id,
             finding.rule_id,
             finding.severity.score,
@@ -148,9 +47,8 @@ pub(super) fn write(conn: &Connection, location: &str, finding: &Finding) -> Res
             finding.last_seen_ms,
             event_count,
             body,
-        ],
-    )
-    .map_err(backend(location, "write finding"))?;
+        ])
+        .map_err(&err)?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@ mod findings;
 mod response;
 mod schema;
 mod suppressions;
+mod upsert;
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -157,7 +158,7 @@ impl Store for SqliteStore {
         let now = (self.clock)();
         let err = backend(&self.location, "upsert findings");
         let tx = self.conn.transaction().map_err(&err)?;
-        let report = findings::upsert(&tx, &self.location, batch, now)?;
+        let report = upsert::upsert(&tx, &self.location, batch, now)?;
         tx.commit().map_err(&err)?;
         Ok(report)
     }

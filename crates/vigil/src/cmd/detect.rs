@@ -165,7 +165,12 @@ fn summary(
         t.matches,
         shown.count,
         stored
-            .map(|s| format!(" ({} new, {} updated, {} suppressed)", s.created, s.updated, s.suppressed))
+            .map(|s| {
+                format!(
+                    " ({} new, {} updated, {} unchanged, {} suppressed)",
+                    s.created, s.updated, s.unchanged, s.suppressed
+                )
+            })
             .unwrap_or_default(),
         seconds,
         t.records_read as f64 / seconds,

@@ -8,7 +8,7 @@ use std::io::{BufWriter, Stdout, Write};
 
 use anyhow::Context;
 use vigil_engine::{Contribution, FindingItem, DERIVED_INPUT};
-use vigil_findings::{Finding, Format, SeverityLabel, Status};
+use vigil_findings::{Finding, Format, SeverityLabel};
 use vigil_input::Input;
 use vigil_store::{FindingContribution, SqliteStore, Store};
 
@@ -26,8 +26,12 @@ const BATCH_BYTES: usize = 8 << 20;
 /// What the store did with this run's findings.
 #[derive(Debug, Default)]
 pub struct Stored {
+    /// Findings stored for the first time.
     pub created: usize,
+    /// Findings already stored, with an input new or changed since.
     pub updated: usize,
+    /// Findings already stored exactly so (the same inputs detected again).
+    pub unchanged: usize,
     pub suppressed: usize,
 }
 
@@ -163,20 +167,16 @@ fn persist_batch(
         .upsert_findings(&parts)
         .context("writing findings to the store")?;
     drop(parts);
+    // The store lists the batch's findings it holds as SUPPRESSED (muted now or before).
     let before = suppressed.len();
-    for (finding, _) in batch {
-        if let Some(stored) = store.get(&finding.id).context("reading back a finding")? {
-            if stored.status == Status::Suppressed {
-                suppressed.insert(finding.id.clone());
-            }
-        }
-    }
-    // The store counts a finding as created once, on its first contribution row; the others
-    // update it. Every contribution of a finding is in the same batch, so per batch, each
-    // finding was either created by this run or was already stored.
+    suppressed.extend(report.suppressed_ids);
+    // The store counts each finding of the batch once: created by this run, updated, or
+    // neither (stored as it is). Every contribution of a finding is in the same batch.
     let created = report.created.min(batch.len());
+    let updated = report.updated.min(batch.len() - created);
     stored.created += created;
-    stored.updated += batch.len() - created;
+    stored.updated += updated;
+    stored.unchanged += batch.len() - created - updated;
     stored.suppressed += suppressed.len() - before;
     Ok(())
 }
