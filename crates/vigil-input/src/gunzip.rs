@@ -165,16 +165,19 @@ pub(crate) fn gunzip(compressed: &[u8], out: &mut Vec<u8>, max: usize) -> Option
     })
 }
 
+/// `bytes` as one gzip member, for the tests of this crate.
+#[cfg(test)]
+pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Read, Write};
-
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        encoder.write_all(bytes).unwrap();
-        encoder.finish().unwrap()
-    }
+    use std::io::Read;
 
     fn streamed(compressed: &[u8]) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::new();

@@ -573,13 +573,7 @@ impl<R: BufRead> BufRead for CountConsumed<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        use std::io::Write;
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        encoder.write_all(bytes).unwrap();
-        encoder.finish().unwrap()
-    }
+    use crate::gunzip::gzip;
 
     #[test]
     fn lines_are_bounded_and_positioned() {
