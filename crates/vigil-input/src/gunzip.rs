@@ -99,18 +99,8 @@ pub fn inflate(compressed: &[u8], out: &mut Vec<u8>, max_whole: usize) -> std::i
     if let Some(written) = gunzip(compressed, out, max_whole) {
         return Ok(written);
     }
-    let mut streamed = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::MultiGzDecoder::new(compressed),
-        &mut streamed,
-    )?;
-    if out.len() < streamed.len() {
-        out.resize(streamed.len(), 0);
-    }
-    if let Some(start) = out.get_mut(..streamed.len()) {
-        start.copy_from_slice(&streamed);
-    }
-    Ok(streamed.len())
+    out.clear();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(compressed), out)
 }
 
 thread_local! {
@@ -246,6 +236,20 @@ mod tests {
         assert!(whole(&trailing, 1 << 20).is_none());
         assert!(streamed(&trailing).is_err());
         assert!(whole(b"\x1f\x8b", 1 << 20).is_none());
+    }
+
+    /// `inflate` gives the same bytes whole or, past its bound, streamed.
+    #[test]
+    fn inflate_streams_what_it_cannot_take_whole() {
+        let plain = text(9, 100_000);
+        let compressed = gzip(&plain);
+        let mut out = vec![7u8; 300_000];
+        let n = inflate(&compressed, &mut out, 1 << 20).unwrap();
+        assert_eq!(&out[..n], &plain[..]);
+        let n = inflate(&compressed, &mut out, 10).unwrap();
+        assert_eq!(&out[..n], &plain[..]);
+        let truncated = &compressed[..compressed.len() / 2];
+        assert!(inflate(truncated, &mut out, 1 << 20).is_err());
     }
 
     /// The buffer keeps its length from one input to the next, so its bytes are zeroed once.
