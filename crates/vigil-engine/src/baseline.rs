@@ -9,9 +9,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rustc_hash::{FxHashMap, FxHashSet};
+use vigil_event::Origin;
 use vigil_findings::{Finding, RuleKind};
 
-use crate::draft::{Contribution, FindingDraft};
+use crate::draft::{Contribution, FindingDraft, SampleRecord};
 use crate::output::{base_finding, fill_evidence, RuleInfo, DERIVED_INPUT};
 use crate::ruleset::RuleSet;
 use crate::worker::FirstSeenCandidate;
@@ -52,36 +54,73 @@ impl BaselineStore for MemoryBaselines {
     }
 }
 
+/// Reads back the records of events at the given origins (see `correlate::read_records`).
+pub(crate) type ReadBack<'a> = dyn Fn(&FxHashSet<&Origin>) -> FxHashMap<Origin, SampleRecord> + 'a;
+
+/// Judges every rule's candidates against its baseline and builds the findings of the new
+/// values. The evidence record of a candidate read from a file is not kept while reading
+/// (most candidates are learnt, not reported, and a record is ~1.4 KB): the records of the
+/// candidates that become findings are read back here, through `read_back`.
 pub(crate) fn first_seen_findings(
     set: &RuleSet,
     candidates: crate::worker::FirstSeenTable,
     train_until_ms: Option<i64>,
     store: &mut dyn BaselineStore,
+    read_back: &ReadBack<'_>,
 ) -> (Vec<(Finding, Vec<Contribution>)>, Vec<String>) {
     let mut rules: Vec<(u32, Vec<FirstSeenCandidate>)> = candidates
         .into_iter()
         .map(|(rule, by_key)| (rule, by_key.into_values().collect()))
         .collect();
     rules.sort_by_key(|(rule, _)| *rule);
-    let mut findings = Vec::new();
+    let mut fresh_by_rule = Vec::new();
     let mut errors = Vec::new();
     for (rule, mut candidates) in rules {
         candidates.sort_by(|a, b| (a.time_ms, &a.origin).cmp(&(b.time_ms, &b.origin)));
         match judge_rule(set, rule, candidates, train_until_ms, store) {
-            Ok(found) => findings.extend(found),
+            Ok(fresh) if !fresh.is_empty() => fresh_by_rule.push((rule, fresh)),
+            Ok(_) => {}
             Err(error) => errors.push(error),
+        }
+    }
+    let wanted: FxHashSet<&Origin> = fresh_by_rule
+        .iter()
+        .flat_map(|(_, fresh)| fresh)
+        .filter(|candidate| candidate.sample.is_none())
+        .map(|candidate| &candidate.origin)
+        .collect();
+    let records = if wanted.is_empty() {
+        FxHashMap::default()
+    } else {
+        read_back(&wanted)
+    };
+    let mut findings = Vec::new();
+    for (rule_index, mut fresh) in fresh_by_rule {
+        for candidate in &mut fresh {
+            // One event may be the first of a new value for several rules.
+            if candidate.sample.is_none() {
+                candidate.sample = records.get(&candidate.origin).cloned();
+            }
+        }
+        let Some(rule) = set.rules.get(rule_index as usize) else {
+            continue;
+        };
+        if let Some(spec) = &rule.meta.first_seen {
+            findings.extend(group_new_values(rule, spec, fresh));
         }
     }
     (findings, errors)
 }
 
+/// Learns the new values among `candidates` (in time order) and returns the ones outside
+/// the training period: the values to report.
 fn judge_rule(
     set: &RuleSet,
     rule_index: u32,
     candidates: Vec<FirstSeenCandidate>,
     train_until_ms: Option<i64>,
     store: &mut dyn BaselineStore,
-) -> Result<Vec<(Finding, Vec<Contribution>)>, String> {
+) -> Result<Vec<FirstSeenCandidate>, String> {
     let Some(rule) = set.rules.get(rule_index as usize) else {
         return Ok(Vec::new());
     };
@@ -118,7 +157,7 @@ fn judge_rule(
         }
     }
     store.insert(&rule.id, &learned)?;
-    Ok(group_new_values(rule, spec, fresh))
+    Ok(fresh)
 }
 
 /// New values of one group within one dedup window are one finding: a principal calling ten
@@ -220,3 +259,114 @@ fn new_values_finding(
 
 /// Evidence records kept on a first-seen finding.
 const FIRST_SEEN_SAMPLES: usize = 5;
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ruleset::RuleSetOptions;
+    use crate::worker::FirstSeenTable;
+
+    const RECORD: &str = r#"{"eventVersion":"1.09","eventTime":"2026-11-20T10:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"ap-southeast-1","recipientAccountId":"111122223333","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/dev"}}"#;
+
+    fn candidate(time_ms: i64, origin: &Origin, sample: bool) -> FirstSeenCandidate {
+        FirstSeenCandidate {
+            group: "111122223333".to_string(),
+            value: "ap-southeast-1".to_string(),
+            time_ms,
+            origin: origin.clone(),
+            sample: sample.then(|| SampleRecord {
+                time_ms: Some(time_ms),
+                origin: origin.clone(),
+                source: vigil_event::LogSource::CloudTrail,
+                json: Arc::from(RECORD),
+            }),
+        }
+    }
+
+    /// The records of new values are read back once, for the candidates that became findings
+    /// and kept no record; an event that is the first of a new value for two rules gives its
+    /// record to both findings.
+    #[test]
+    fn records_of_new_values_are_read_back_once_for_every_rule_that_needs_them() {
+        let set = RuleSet::load(&RuleSetOptions {
+            builtin: true,
+            ..RuleSetOptions::default()
+        });
+        let rules: Vec<u32> = (0..set.rules.len() as u32)
+            .filter(|&i| set.rules[i as usize].meta.first_seen.is_some())
+            .take(2)
+            .collect();
+        assert_eq!(rules.len(), 2, "the pack has first-seen rules");
+        let origin = Origin::new("today.json", 2);
+        let learnt = Origin::new("today.json", 1);
+        let after_training = 1_000 * 24 * 3_600_000;
+        let table = |sample: bool| -> FirstSeenTable {
+            rules
+                .iter()
+                .map(|&rule| {
+                    let mut by_key = FxHashMap::default();
+                    // Known from the store below: learnt again, never reported.
+                    let mut known = candidate(after_training, &learnt, false);
+                    known.value = "us-east-1".to_string();
+                    by_key.insert("known".into(), known);
+                    by_key.insert("new".into(), candidate(after_training, &origin, sample));
+                    (rule, by_key)
+                })
+                .collect()
+        };
+        let store = || {
+            let mut store = MemoryBaselines::default();
+            for &rule in &rules {
+                let entry = BaselineEntry {
+                    group: "111122223333".to_string(),
+                    value: "us-east-1".to_string(),
+                    first_ms: 0,
+                };
+                let id = &set.rules[rule as usize].id;
+                store.insert(id, &[entry]).unwrap();
+            }
+            store
+        };
+        let asked: RefCell<Vec<Vec<Origin>>> = RefCell::default();
+        let read_back = |wanted: &FxHashSet<&Origin>| {
+            asked
+                .borrow_mut()
+                .push(wanted.iter().map(|o| (*o).clone()).collect());
+            wanted
+                .iter()
+                .map(|o| (*o).clone())
+                .map(|o| {
+                    (
+                        o.clone(),
+                        candidate(after_training, &o, true).sample.unwrap(),
+                    )
+                })
+                .collect()
+        };
+        let (findings, errors) =
+            first_seen_findings(&set, table(false), None, &mut store(), &read_back);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(asked.borrow().as_slice(), [vec![origin.clone()]]);
+        assert_eq!(findings.len(), 2);
+        for (finding, _) in &findings {
+            assert_eq!(finding.samples.len(), 1, "{}", finding.rule_id);
+            assert_eq!(finding.samples[0].origin, "today.json:2");
+            assert_eq!(finding.account.as_deref(), Some("111122223333"));
+        }
+
+        // Records kept while reading (standard input) are not read back.
+        asked.borrow_mut().clear();
+        let (kept, _) = first_seen_findings(&set, table(true), None, &mut store(), &read_back);
+        assert!(asked.borrow().is_empty());
+        let samples = |found: &[(Finding, Vec<Contribution>)]| -> Vec<String> {
+            found
+                .iter()
+                .flat_map(|(f, _)| f.samples.iter().map(|s| s.record.get().to_string()))
+                .collect()
+        };
+        assert_eq!(samples(&kept), samples(&findings));
+    }
+}

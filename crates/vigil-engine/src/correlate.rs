@@ -8,6 +8,7 @@ use vigil_correlation::{CorrelationHit, Observation, SpillError, SpilledRun};
 use vigil_event::{Event, Origin};
 use vigil_findings::{Finding, RuleKind};
 use vigil_input::{Input, ReadOptions, RecordSink, Reject};
+use vigil_intel::GeoDb;
 
 use crate::draft::{Contribution, SampleRecord};
 use crate::output::{base_finding, to_sample, RuleInfo, DERIVED_INPUT};
@@ -51,7 +52,13 @@ pub(crate) fn correlation_findings(
         .flat_map(|hit| hit.contributing.iter().take(sample_limit))
         .filter(|origin| !kept.contains_key(*origin))
         .collect();
-    let read_back = read_records(&wanted, inputs, &options.read, options.threads);
+    let read_back = read_records(
+        &wanted,
+        inputs,
+        &options.read,
+        options.threads,
+        set.geo.as_ref(),
+    );
     outcome.read_back = started.elapsed();
     outcome.read_back_records = wanted.len() as u64;
     outcome.read_back_files = wanted
@@ -68,13 +75,15 @@ pub(crate) fn correlation_findings(
 
 /// Reads the records at `wanted` back from their files: only the files that hold one, spread
 /// over `threads`, and in each only the wanted records are parsed (the others are skipped
-/// unparsed). A file that changed since is read as it is now; a record that is gone is
-/// simply not a sample.
-fn read_records(
+/// unparsed). Each is enriched with `geo` as the first pass enriched it, so a record read
+/// back is the record the rules saw. A file that changed since is read as it is now; a
+/// record that is gone is simply not a sample.
+pub(crate) fn read_records(
     wanted: &FxHashSet<&Origin>,
     inputs: &[Input],
     read: &ReadOptions,
     threads: usize,
+    geo: Option<&GeoDb>,
 ) -> FxHashMap<Origin, SampleRecord> {
     let mut by_file: FxHashMap<&str, FxHashSet<u64>> = FxHashMap::default();
     for origin in wanted {
@@ -100,6 +109,7 @@ fn read_records(
                         break;
                     };
                     let mut sink = RecordPicker {
+                        geo,
                         records,
                         last: records.iter().copied().max().unwrap_or(0),
                         found: &mut mine,
@@ -119,6 +129,7 @@ fn read_records(
 
 /// Keeps the events whose record number was asked for.
 struct RecordPicker<'a> {
+    geo: Option<&'a GeoDb>,
     records: &'a FxHashSet<u64>,
     /// The largest of `records`: the rest of a file past it is not split.
     last: u64,
@@ -126,8 +137,11 @@ struct RecordPicker<'a> {
 }
 
 impl RecordSink for RecordPicker<'_> {
-    fn event(&mut self, event: Event) {
+    fn event(&mut self, mut event: Event) {
         if self.records.contains(&event.origin.record) {
+            if let Some(geo) = self.geo {
+                crate::enrich::add_geo(&mut event, geo);
+            }
             if let Some(sample) = SampleRecord::of(&event) {
                 self.found.insert(event.origin.clone(), sample);
             }
@@ -248,7 +262,7 @@ mod tests {
         let read = ReadOptions::default();
         let wanted: FxHashSet<&Origin> = kept.keys().collect();
         for threads in [1, 2] {
-            let found = read_records(&wanted, inputs, &read, threads);
+            let found = read_records(&wanted, inputs, &read, threads, None);
             assert_eq!(found.len(), wanted.len());
             for (origin, sample) in &found {
                 let expected = &kept[origin];

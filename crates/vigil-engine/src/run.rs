@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use rustc_hash::FxHashSet;
+use vigil_event::Origin;
 use vigil_findings::Finding;
 use vigil_input::{FileReport, Input, ReadOptions};
 
@@ -213,6 +215,15 @@ fn finish(
     };
     let correlations =
         || correlate::correlation_findings(set, observations, spilled, &kept, inputs, options);
+    let read_back = |wanted: &FxHashSet<&Origin>| {
+        correlate::read_records(
+            wanted,
+            inputs,
+            &options.read,
+            options.threads,
+            set.geo.as_ref(),
+        )
+    };
     let started = Instant::now();
     let (correlated, (draft_errors, standalone_time), (baseline_findings, baseline_errors)) =
         if options.threads > 1 {
@@ -230,6 +241,7 @@ fn finish(
                     first_seen,
                     options.train_until_ms,
                     baselines,
+                    &read_back,
                 );
                 timings.baselines = started.elapsed();
                 for (finding, contributions) in queued {
@@ -249,8 +261,13 @@ fn finish(
             });
             let correlated = correlations();
             let started = Instant::now();
-            let baseline =
-                baseline::first_seen_findings(set, first_seen, options.train_until_ms, baselines);
+            let baseline = baseline::first_seen_findings(
+                set,
+                first_seen,
+                options.train_until_ms,
+                baselines,
+                &read_back,
+            );
             timings.baselines = started.elapsed();
             (correlated, standalone, baseline)
         };

@@ -18,6 +18,7 @@ pub struct FirstSeenCandidate {
     pub value: String,
     pub time_ms: i64,
     pub origin: Origin,
+    /// The event's record, kept only when its input cannot be read again (standard input).
     pub sample: Option<SampleRecord>,
 }
 
@@ -120,8 +121,9 @@ pub struct FileWorker<'a> {
     key: String,
     /// Index of the input being read, which matches are credited to.
     pub input: usize,
-    /// Whether the input cannot be read again (standard input), so correlated events keep
-    /// their records now.
+    /// Whether the input cannot be read again (standard input), so correlated events and
+    /// first-seen candidates keep their records now (those of files are read back at the
+    /// end of the run, for the findings that need them).
     pub keep_correlation_records: bool,
     /// Shares the group and value strings of correlation observations.
     interner: vigil_correlation::Interner,
@@ -220,16 +222,15 @@ impl<'a> FileWorker<'a> {
         // them (see `correlate.rs`); standard input cannot be read twice, so its records are
         // kept now. Of the others, those of groups seen before are kept while they fit
         // (`RecordCache`: on the 100k-record corpus, 44 files read back instead of 118; on
-        // 1M records it fills early and saves little). Only without geo enrichment,
-        // which changes the event after it was read: a record kept here must be exactly the
-        // one read back.
+        // 1M records it fills early and saves little). A record kept here is exactly the
+        // one the read-back gives: both are enriched alike.
         if self.keep_correlation_records {
             if let Some(sample) = SampleRecord::of(event) {
                 self.partial
                     .correlation_samples
                     .insert(event.origin.clone(), sample);
             }
-        } else if self.set.geo.is_none() {
+        } else {
             let new = self.partial.observations.get(before..).unwrap_or_default();
             let mut seen = false;
             for observation in new {
@@ -308,12 +309,19 @@ impl<'a> FileWorker<'a> {
         if !is_earliest(candidates, key, time_ms, &event.origin) {
             return;
         }
+        // Most candidates are learnt, not reported: the record of one read from a file is
+        // read back if it becomes a finding (`baseline::first_seen_findings`).
+        let sample = if self.keep_correlation_records {
+            SampleRecord::of(event)
+        } else {
+            None
+        };
         let candidate = FirstSeenCandidate {
             group: group.clone(),
             value: value.clone(),
             time_ms,
             origin: event.origin.clone(),
-            sample: SampleRecord::of(event),
+            sample,
         };
         candidates.insert(key.as_str().into(), candidate);
     }

@@ -8,7 +8,7 @@ use std::io::{BufWriter, Stdout, Write};
 
 use anyhow::Context;
 use vigil_engine::{Contribution, FindingItem, DERIVED_INPUT};
-use vigil_findings::{Finding, Format, SeverityLabel};
+use vigil_findings::{Finding, Format, Sample, SeverityLabel};
 use vigil_input::Input;
 use vigil_store::{FindingContribution, SqliteStore, Store};
 
@@ -18,9 +18,10 @@ use vigil_store::{FindingContribution, SqliteStore, Store};
 const CHUNK_FINDINGS: usize = 1024;
 
 /// How many bytes of per-input parts one store transaction may take. Each input that
-/// contributed to a finding gets its own copy of the finding (the store replaces one input's
-/// part when that input is read again), so a finding seen in hundreds of files is hundreds of
-/// copies: a chunk of such findings is split into several transactions, never a finding.
+/// contributed to a finding gets its own part (the store replaces one input's part when that
+/// input is read again): a copy of the finding without its evidence, plus the evidence
+/// records read from that input. A finding seen in hundreds of files is hundreds of parts: a
+/// chunk of such findings is split into several transactions, never a finding.
 const BATCH_BYTES: usize = 8 << 20;
 
 /// What the store did with this run's findings.
@@ -48,7 +49,7 @@ pub struct Shown {
 /// ones not suppressed there go to the output.
 pub struct FindingOutput<'a> {
     store: Option<&'a mut SqliteStore>,
-    input_keys: Vec<String>,
+    inputs: Vec<InputIds>,
     writer: Writer,
     chunk: Vec<FindingItem>,
     pub stored: Option<Stored>,
@@ -60,7 +61,7 @@ impl<'a> FindingOutput<'a> {
         let stored = store.as_ref().map(|_| Stored::default());
         FindingOutput {
             store,
-            input_keys: inputs.iter().map(input_key).collect(),
+            inputs: inputs.iter().map(InputIds::of).collect(),
             writer: Writer::new(format),
             chunk: Vec::with_capacity(CHUNK_FINDINGS),
             stored,
@@ -87,7 +88,7 @@ impl<'a> FindingOutput<'a> {
     fn flush_chunk(&mut self) -> anyhow::Result<()> {
         let chunk = std::mem::take(&mut self.chunk);
         let suppressed = match (self.store.as_deref_mut(), self.stored.as_mut()) {
-            (Some(store), Some(stored)) => persist(store, &self.input_keys, &chunk, stored)?,
+            (Some(store), Some(stored)) => persist(store, &self.inputs, &chunk, stored)?,
             _ => HashSet::new(),
         };
         for (finding, _) in chunk {
@@ -110,7 +111,7 @@ impl<'a> FindingOutput<'a> {
 /// ids of the ones the store has suppressed.
 fn persist(
     store: &mut SqliteStore,
-    input_keys: &[String],
+    inputs: &[InputIds],
     chunk: &[FindingItem],
     stored: &mut Stored,
 ) -> anyhow::Result<HashSet<String>> {
@@ -118,7 +119,7 @@ fn persist(
     let mut rest = chunk;
     while !rest.is_empty() {
         let (batch, after) = rest.split_at(batch_len(rest, BATCH_BYTES));
-        persist_batch(store, input_keys, batch, stored, &mut suppressed)?;
+        persist_batch(store, inputs, batch, stored, &mut suppressed)?;
         rest = after;
     }
     Ok(suppressed)
@@ -129,7 +130,10 @@ fn persist(
 fn batch_len(items: &[FindingItem], budget: usize) -> usize {
     let mut bytes = 0usize;
     for (taken, (finding, contributions)) in items.iter().enumerate() {
-        let cost = approximate_bytes(finding).saturating_mul(contributions.len().max(1));
+        // One copy of the finding per input; its evidence records once, spread over them.
+        let cost = base_bytes(finding)
+            .saturating_mul(contributions.len().max(1))
+            .saturating_add(sample_bytes(finding));
         bytes = bytes.saturating_add(cost);
         if taken > 0 && bytes > budget {
             return taken;
@@ -138,30 +142,30 @@ fn batch_len(items: &[FindingItem], budget: usize) -> usize {
     items.len()
 }
 
-/// Roughly what a copy of `finding` takes in memory: its evidence records dominate.
-fn approximate_bytes(finding: &Finding) -> usize {
-    let samples: usize = finding
+/// Roughly what a copy of `finding` without its evidence records takes in memory.
+fn base_bytes(finding: &Finding) -> usize {
+    1024 + finding.description.len()
+}
+
+/// Roughly what the evidence records of `finding` take in memory.
+fn sample_bytes(finding: &Finding) -> usize {
+    finding
         .samples
         .iter()
         .map(|s| s.record.get().len() + s.origin.len())
-        .sum();
-    1024 + finding.description.len() + samples
+        .sum()
 }
 
 fn persist_batch(
     store: &mut SqliteStore,
-    input_keys: &[String],
+    inputs: &[InputIds],
     batch: &[FindingItem],
     stored: &mut Stored,
     suppressed: &mut HashSet<String>,
 ) -> anyhow::Result<()> {
     let parts: Vec<FindingContribution> = batch
         .iter()
-        .flat_map(|(finding, contributions)| {
-            contributions
-                .iter()
-                .map(|contribution| part_of(finding, contribution, input_keys))
-        })
+        .flat_map(|(finding, contributions)| parts_of(finding, contributions, inputs))
         .collect();
     let report = store
         .upsert_findings(&parts)
@@ -181,36 +185,79 @@ fn persist_batch(
     Ok(())
 }
 
-/// The part of `finding` that one input contributed.
-fn part_of(
-    finding: &Finding,
-    contribution: &Contribution,
-    input_keys: &[String],
-) -> FindingContribution {
-    let mut part = finding.clone();
-    part.event_count = contribution.count;
-    part.first_seen_ms = contribution.first_ms;
-    part.last_seen_ms = contribution.last_ms;
-    let input_key = match contribution.input {
-        DERIVED_INPUT => "derived".to_string(),
-        index => input_keys.get(index).cloned().unwrap_or_default(),
-    };
-    FindingContribution {
-        finding: part,
-        input_key,
+/// How an input is known to the store and to evidence records.
+struct InputIds {
+    /// The key under which the input's contribution is stored: re-reading the same file
+    /// replaces its contribution instead of adding to it.
+    key: String,
+    /// The input's name as evidence records carry it (the file part of a sample's origin).
+    name: String,
+}
+
+impl InputIds {
+    fn of(input: &Input) -> InputIds {
+        let key = match input {
+            Input::Stdin => "stdin".to_string(),
+            Input::File(path) => std::fs::canonicalize(path)
+                .unwrap_or_else(|_| path.clone())
+                .display()
+                .to_string(),
+        };
+        InputIds {
+            key,
+            name: input.name().to_string(),
+        }
     }
 }
 
-/// The key under which an input's contribution is stored: re-reading the same file replaces
-/// its contribution instead of adding to it.
-fn input_key(input: &Input) -> String {
-    match input {
-        Input::Stdin => "stdin".to_string(),
-        Input::File(path) => std::fs::canonicalize(path)
-            .unwrap_or_else(|_| path.clone())
-            .display()
-            .to_string(),
+/// The parts of `finding` its inputs contributed, one per contribution: a copy of the finding
+/// with that input's count and times, holding only the evidence records read from that
+/// input. A record from none of them (a correlation's or a baseline's, whose one
+/// contribution is derived) goes to the first part. So the parts hold each record once and
+/// merging them gives back the finding's records; copying every record into every part made
+/// a finding seen in a thousand files a thousand copies of its evidence in the store.
+fn parts_of(
+    finding: &Finding,
+    contributions: &[Contribution],
+    inputs: &[InputIds],
+) -> Vec<FindingContribution> {
+    let mut template = finding.clone();
+    let mut shares: Vec<Vec<Sample>> = contributions.iter().map(|_| Vec::new()).collect();
+    for sample in std::mem::take(&mut template.samples) {
+        let file = sample
+            .origin
+            .rsplit_once(':')
+            .map_or(sample.origin.as_str(), |(file, _)| file);
+        let at = contributions
+            .iter()
+            .position(|c| inputs.get(c.input).is_some_and(|input| input.name == file))
+            .unwrap_or(0);
+        if let Some(share) = shares.get_mut(at) {
+            share.push(sample);
+        }
     }
+    contributions
+        .iter()
+        .zip(shares)
+        .map(|(contribution, samples)| {
+            let mut part = template.clone();
+            part.samples = samples;
+            part.event_count = contribution.count;
+            part.first_seen_ms = contribution.first_ms;
+            part.last_seen_ms = contribution.last_ms;
+            let input_key = match contribution.input {
+                DERIVED_INPUT => "derived".to_string(),
+                index => inputs
+                    .get(index)
+                    .map(|input| input.key.clone())
+                    .unwrap_or_default(),
+            };
+            FindingContribution {
+                finding: part,
+                input_key,
+            }
+        })
+        .collect()
 }
 
 /// Standard output in the chosen format. JSON Lines is written finding by finding; the
@@ -292,13 +339,94 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_counts_one_copy_of_a_finding_per_input() {
-        // 10 KB findings: with one input, ten fit in 200 KB; with ten inputs, only one does.
-        let light: Vec<FindingItem> = (0..30).map(|i| item(&i.to_string(), 10_000, 1)).collect();
-        let heavy: Vec<FindingItem> = (0..30).map(|i| item(&i.to_string(), 10_000, 10)).collect();
-        let light_len = batch_len(&light, 200_000);
-        assert!((10..=20).contains(&light_len), "{light_len}");
-        assert_eq!(batch_len(&heavy, 200_000), 1);
+    fn a_batch_counts_a_copy_of_a_finding_per_input_and_its_evidence_once() {
+        // 10 KB of evidence and ~1 KB of finding: one input, 18 fit in 200 KB; ten inputs
+        // (ten copies of the finding, the evidence once), 9; a hundred inputs, only one.
+        let batch = |inputs| -> Vec<FindingItem> {
+            (0..30)
+                .map(|i| item(&i.to_string(), 10_000, inputs))
+                .collect()
+        };
+        assert_eq!(batch_len(&batch(1), 200_000), 18);
+        assert_eq!(batch_len(&batch(10), 200_000), 9);
+        assert_eq!(batch_len(&batch(100), 200_000), 1);
+    }
+
+    fn sample(origin: &str, time_ms: i64) -> Sample {
+        let json = serde_json::json!({
+            "origin": origin, "source": "cloudtrail", "time_ms": time_ms,
+            "record": {"eventTime": time_ms}
+        });
+        match serde_json::from_value(json) {
+            Ok(sample) => sample,
+            Err(e) => panic!("test sample does not decode: {e}"),
+        }
+    }
+
+    fn contribution(input: usize, count: u64) -> Contribution {
+        Contribution {
+            input,
+            count,
+            first_ms: 0,
+            last_ms: 0,
+        }
+    }
+
+    fn origins(part: &FindingContribution) -> Vec<&str> {
+        part.finding
+            .samples
+            .iter()
+            .map(|s| s.origin.as_str())
+            .collect()
+    }
+
+    /// Each input's part holds the evidence read from that input, each record once; merged,
+    /// the parts give back the finding's evidence.
+    #[test]
+    fn each_part_holds_the_evidence_of_its_own_input() {
+        let inputs: Vec<InputIds> = ["a.json", "logs:2024/b.json", "c.json"]
+            .iter()
+            .map(|name| InputIds {
+                key: format!("/abs/{name}"),
+                name: name.to_string(),
+            })
+            .collect();
+        let mut finding = finding("f", 10);
+        finding.samples = vec![
+            sample("logs:2024/b.json:7", 1),
+            sample("a.json:3", 2),
+            sample("elsewhere.json:1", 3),
+            sample("logs:2024/b.json:9", 4),
+            sample("a.json:4", 5),
+        ];
+        // Inputs 1 and 0 contributed (in that order), input 2 did not.
+        let parts = parts_of(&finding, &[contribution(1, 2), contribution(0, 3)], &inputs);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].input_key, "/abs/logs:2024/b.json");
+        assert_eq!(parts[0].finding.event_count, 2);
+        // A record of no contributing input goes to the first part.
+        assert_eq!(
+            origins(&parts[0]),
+            [
+                "logs:2024/b.json:7",
+                "elsewhere.json:1",
+                "logs:2024/b.json:9"
+            ]
+        );
+        assert_eq!(parts[1].input_key, "/abs/a.json");
+        assert_eq!(parts[1].finding.event_count, 3);
+        assert_eq!(origins(&parts[1]), ["a.json:3", "a.json:4"]);
+        let mut merged = parts[0].finding.clone();
+        merged.merge(parts[1].finding.clone());
+        assert_eq!(merged.samples, finding.samples);
+        assert_eq!(merged.event_count, 5);
+
+        // A derived finding (correlation, baseline) has one part with every record.
+        let derived = parts_of(&finding, &[contribution(DERIVED_INPUT, 5)], &inputs);
+        assert_eq!(derived.len(), 1);
+        assert_eq!(derived[0].input_key, "derived");
+        assert_eq!(derived[0].finding.samples, finding.samples);
+        assert!(parts_of(&finding, &[], &inputs).is_empty());
     }
 
     #[test]

@@ -66,6 +66,34 @@ fn the_example_incident_fires_every_expected_rule() {
         );
     }
     assert!(findings.iter().any(|f| f["rule_kind"] == "correlation"));
+    // An event is the same record in every finding that shows it, whether the record was
+    // kept while reading (standalone rules) or read back at the end (correlations,
+    // first-seen baselines): geo enrichment included.
+    let mut records: std::collections::BTreeMap<String, &serde_json::Value> = Default::default();
+    let mut shared = 0;
+    let mut located = 0;
+    for sample in findings
+        .iter()
+        .flat_map(|f| f["samples"].as_array().unwrap())
+    {
+        let origin = sample["origin"].as_str().unwrap().to_string();
+        located += usize::from(sample["record"]["vigil"]["geo"].is_object());
+        match records.get(&origin) {
+            Some(seen) => {
+                shared += 1;
+                assert_eq!(*seen, &sample["record"], "{origin}");
+            }
+            None => {
+                records.insert(origin, &sample["record"]);
+            }
+        }
+    }
+    assert!(
+        shared > 0 && located > 0,
+        "{shared} shared, {located} located"
+    );
+    let kinds = |kind: &str| findings.iter().filter(|f| f["rule_kind"] == kind).count();
+    assert!(kinds("first_seen") > 0 && kinds("sigma") > 0);
 }
 
 #[test]
@@ -146,6 +174,92 @@ fn detecting_the_same_input_twice_leaves_the_same_findings() {
         .map(|f| f["event_count"].as_u64().unwrap())
         .collect();
     assert!(counts.contains(&5), "counts doubled or lost: {counts:?}");
+}
+
+/// A finding seen in several files is stored as one part per file, and each part holds the
+/// evidence records read from its own file, each record once: the stored finding (the merge
+/// of its parts) is the one detected, evidence included.
+#[test]
+fn each_input_stores_its_own_evidence_records_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<_> = (0..5)
+        .map(|i| {
+            cloudtrail_record(
+                "StopLogging",
+                "cloudtrail.amazonaws.com",
+                &format!("2026-11-20T10:0{i}:00Z"),
+            )
+        })
+        .collect();
+    let files = ["a.json.gz", "b.json.gz", "c.json.gz"];
+    for (file, part) in files
+        .iter()
+        .zip([&records[..2], &records[2..4], &records[4..]])
+    {
+        std::fs::write(dir.path().join(file), gzip(&trail_file(part))).unwrap();
+    }
+    let mut args = vec!["detect", "--store", "store.sqlite", "--format", "jsonl"];
+    args.extend(files);
+    let run = vigil_in(dir.path(), &args, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let detected: Vec<serde_json::Value> = run
+        .jsonl()
+        .into_iter()
+        .filter(|f| f["event_count"] == 5)
+        .collect();
+    assert!(
+        !detected.is_empty(),
+        "no finding of the burst: {}",
+        run.stdout
+    );
+    let list = [
+        "findings",
+        "--store",
+        "store.sqlite",
+        "list",
+        "--format",
+        "jsonl",
+    ];
+    let stored = vigil_in(dir.path(), &list, None).jsonl();
+    let db = rusqlite::Connection::open(dir.path().join("store.sqlite")).unwrap();
+    for finding in &detected {
+        let id = finding["id"].as_str().unwrap();
+        let kept = stored.iter().find(|f| f["id"] == id).expect("stored");
+        assert_eq!(kept["samples"], finding["samples"]);
+        let origin = |sample: &serde_json::Value| sample["origin"].as_str().unwrap().to_string();
+        let mut expected: Vec<String> = finding["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(origin)
+            .collect();
+        assert_eq!(expected.len(), 5, "{finding}");
+        let mut statement = db
+            .prepare("SELECT input_key, body FROM contributions WHERE finding_id = ?1")
+            .unwrap();
+        let rows: Vec<(String, String)> = statement
+            .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows.len(), 3, "one part per file");
+        let mut found = Vec::new();
+        for (input_key, body) in rows {
+            let part: serde_json::Value = serde_json::from_str(&body).unwrap();
+            for sample in part["samples"].as_array().unwrap() {
+                let origin = origin(sample);
+                let file = origin.rsplit_once(':').unwrap().0;
+                assert!(
+                    input_key.ends_with(file),
+                    "{origin} stored in {input_key}'s part"
+                );
+                found.push(origin);
+            }
+        }
+        found.sort();
+        expected.sort();
+        assert_eq!(found, expected, "each record stored once");
+    }
 }
 
 #[test]
@@ -439,6 +553,8 @@ fn first_seen_baselines_persist_in_the_store_and_fire_once() {
         ]),
     )
     .unwrap();
+    // The same store copied, to detect today's file again from standard input below.
+    std::fs::copy(p.join("s.sqlite"), p.join("piped.sqlite")).unwrap();
     let today = vigil_in(p, &args("today.json"), None);
     let found = region_findings(&today);
     assert_eq!(found.len(), 1, "{}", today.stderr);
@@ -450,6 +566,40 @@ fn first_seen_baselines_persist_in_the_store_and_fire_once() {
         "{}",
         found[0]
     );
+    // Its evidence record is read back from the file at the end of the run (candidates do
+    // not keep theirs while reading); from standard input, which cannot be read again, it is
+    // kept while reading: the same finding either way.
+    let sample = &found[0]["samples"][0];
+    assert_eq!(
+        sample["record"]["awsRegion"], "ap-southeast-1",
+        "{}",
+        found[0]
+    );
+    assert!(sample["origin"]
+        .as_str()
+        .unwrap()
+        .starts_with("today.json:"));
+    assert_eq!(found[0]["region"], "ap-southeast-1");
+    assert!(found[0]["account"].is_string(), "{}", found[0]);
+    let today_text = std::fs::read(p.join("today.json")).unwrap();
+    let piped = vigil_in(
+        p,
+        &[
+            "detect",
+            "-",
+            "--store",
+            "piped.sqlite",
+            "--format",
+            "jsonl",
+            "--train-until",
+            "2026-11-10T00:00:00Z",
+        ],
+        Some(&today_text),
+    );
+    let from_stdin = region_findings(&piped);
+    assert_eq!(from_stdin.len(), 1, "{}", piped.stderr);
+    assert_eq!(from_stdin[0]["samples"][0]["record"], sample["record"]);
+    assert_eq!(from_stdin[0]["account"], found[0]["account"]);
 
     std::fs::write(
         p.join("later.json"),
